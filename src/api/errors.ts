@@ -87,6 +87,8 @@ export interface FieldError {
   field: string;
   /** The value shown in "Invalid value: <v>" messages. */
   value?: unknown;
+  /** Upstream's Go rendering of the value (e.g. `map[string]string{"app":"x"}`), when JSON would differ. */
+  valueText?: string;
   detail?: string;
   /** For FieldValueNotSupported: the allowed values. */
   supported?: string[];
@@ -108,21 +110,23 @@ export function fieldErrorBody(e: FieldError): string {
     case 'FieldValueForbidden':
       return `Forbidden${e.detail ? `: ${e.detail}` : ''}`;
     case 'FieldValueDuplicate':
-      return `Duplicate value: ${renderValue(e.value)}`;
+      return `Duplicate value: ${e.valueText ?? renderValue(e.value)}`;
     case 'FieldValueNotSupported': {
-      const s = e.supported?.length ? `: supported values: ${e.supported.map((x) => `"${x}"`).join(', ')}` : '';
-      return `Unsupported value: ${renderValue(e.value)}${s}`;
+      const s = e.supported?.length
+        ? `: supported values: ${e.supported.map((x) => `"${x}"`).join(', ')}`
+        : '';
+      return `Unsupported value: ${e.valueText ?? renderValue(e.value)}${s}`;
     }
     case 'FieldValueTooLong':
       return `Too long: ${e.detail ?? ''}`;
     case 'FieldValueTooMany':
       return `Too many: ${e.detail ?? ''}`;
     case 'FieldValueTypeInvalid':
-      return `Invalid value: ${renderValue(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
+      return `Invalid value: ${e.valueText ?? renderValue(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
     case 'InternalError':
       return `Internal error: ${e.detail ?? ''}`;
     default:
-      return `Invalid value: ${renderValue(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
+      return `Invalid value: ${e.valueText ?? renderValue(e.value)}${e.detail ? `: ${e.detail}` : ''}`;
   }
 }
 
@@ -160,18 +164,41 @@ export function forbidden(message: string, details?: StatusDetails): StatusError
 }
 
 export function methodNotSupported(gr: GroupResource, verb: string): StatusError {
-  return new StatusError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${qualifiedResource(gr)}"`, {
-    group: gr.group,
-    kind: gr.resource,
-  });
+  return new StatusError(
+    405,
+    'MethodNotAllowed',
+    `${verb} is not supported on resources of kind "${qualifiedResource(gr)}"`,
+    {
+      group: gr.group,
+      kind: gr.resource,
+    },
+  );
 }
 
 export function notAcceptable(message: string): StatusError {
   return new StatusError(406, 'NotAcceptable', message);
 }
 
-export function unsupportedMediaType(contentType: string): StatusError {
-  return new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf${contentType ? '' : ''}`);
+export const DEFAULT_ACCEPTED_MEDIA_TYPES: readonly string[] = [
+  'application/json',
+  'application/yaml',
+  'application/vnd.kubernetes.protobuf',
+];
+
+/**
+ * 415, upstream's negotiation errUnsupportedMediaType. `contentType` is the
+ * rejected type (not part of upstream's message); `accepted` lists what the
+ * endpoint takes, in upstream's wording.
+ */
+export function unsupportedMediaType(
+  _contentType: string,
+  accepted: readonly string[] = DEFAULT_ACCEPTED_MEDIA_TYPES,
+): StatusError {
+  return new StatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
 }
 
 export function expired(message: string): StatusError {

@@ -49,6 +49,11 @@ export interface ResourceDef {
   hasStatus?: boolean;
   /** Applies upstream's defaults in place (called on create and update, after decoding). */
   defaults?(obj: KObject): void;
+  /**
+   * Before update validation: carries over what a client may omit or must not change
+   * (allocated clusterIP, namespace spec.finalizers, ...). `next` may be mutated.
+   */
+  prepareForUpdate?(next: KObject, old: KObject): void;
   /** Validation for create; empty = valid. Field paths like "spec.replicas". */
   validate?(obj: KObject): FieldError[];
   /** Validation for update (includes immutable-field checks); runs instead of validate on update. */

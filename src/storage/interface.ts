@@ -80,12 +80,19 @@ export interface WatchHandlers {
 export interface Store {
   /** Latest revision (0 for an empty store). */
   currentRevision(): Promise<number>;
-  /** Oldest revision that can still be read or watched from: reads/watches below it throw Compacted. */
+  /**
+   * Oldest revision that can still be read or watched from: reads/watches below it throw Compacted.
+   * Reads at exactly this revision work; a watch from it delivers the events after it.
+   */
   compactedRevision(): Promise<number>;
 
   /** The key's value at `revision` (latest if omitted), or undefined when absent. */
   get(key: string, revision?: number): Promise<KV | undefined>;
-  /** Keys under `prefix` in ascending key order. */
+  /**
+   * Keys under `prefix` in ascending key order (Unicode code point order, as SQLite's BINARY
+   * collation; for ASCII keys the same as `<`). Returned KVs, here and from get/create/update/delete,
+   * are fresh objects the caller owns.
+   */
   list(prefix: string, options?: ListOptions): Promise<ListResult>;
   /** Number of live keys under `prefix`. */
   count(prefix: string): Promise<number>;
@@ -106,11 +113,20 @@ export interface Store {
   /**
    * Delivers every event under `prefix` with revision > `fromRevision`, first the
    * history (replay), then live events, in order. Throws Compacted synchronously
-   * (as a rejected promise) when `fromRevision` < compactedRevision().
+   * (as a rejected promise) when `fromRevision` < compactedRevision(). A `fromRevision` above the
+   * current revision is allowed (delivery starts once the store gets there).
+   *
+   * Handlers run asynchronously (from a microtask, never inside a store call), so they may call
+   * the store. Events are frozen and shared between watchers. A watch still replaying when
+   * compaction overtakes it ends with onError(StorageError 'Compacted'); a handler that throws
+   * ends its own watch with onError(that error).
    */
   watch(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watcher>;
 
-  /** Forgets history at or below `revision` (latest values of live keys are always kept). */
+  /**
+   * Forgets history at or below `revision` (latest values of live keys are always kept).
+   * No-op at or below compactedRevision(); throws FutureRevision above currentRevision().
+   */
   compact(revision: number): Promise<void>;
 
   /** Flushes and releases resources; pending watches get onError. */

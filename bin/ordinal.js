@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// Launcher: installs dependencies and builds on first use (or when the sources
+// changed), then runs the compiled CLI. Stays quick when nothing needs doing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'dist', 'src', 'cli', 'main.js');
+
+function run(args, what) {
+  process.stderr.write(`ordinal: ${what}...\n`);
+  const r = spawnSync('npm', args, {
+    cwd: root,
+    stdio: ['ignore', process.stderr, process.stderr],
+    shell: process.platform === 'win32',
+  });
+  if (r.status !== 0) {
+    process.stderr.write(
+      `ordinal: \`npm ${args.join(' ')}\` failed${r.error ? `: ${r.error.message}` : ''}\n`,
+    );
+    process.exit(1);
+  }
+}
+
+/** Newest modification time (ms) of the build inputs below `dir`, skipping tests. */
+function newestInput(dir) {
+  let newest = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'node_modules' && e.name !== 'testdata') newest = Math.max(newest, newestInput(p));
+    } else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
+      newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function mtime(p) {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+if (!existsSync(join(root, 'node_modules'))) {
+  const lock = existsSync(join(root, 'package-lock.json'));
+  run(lock ? ['ci'] : ['install'], 'installing dependencies');
+}
+
+const hasSources = existsSync(join(root, 'src'));
+if (hasSources) {
+  const built = mtime(entry);
+  const inputs = Math.max(
+    newestInput(join(root, 'src')),
+    newestInput(join(root, 'scripts')),
+    mtime(join(root, 'package.json')),
+    mtime(join(root, 'tsconfig.json')),
+    mtime(join(root, 'tsconfig.build.json')),
+  );
+  if (!built || inputs > built) run(['run', 'build', '--silent'], built ? 'rebuilding' : 'building');
+}
+
+if (!existsSync(entry)) {
+  process.stderr.write(`ordinal: ${entry} is missing; run \`npm run build\` in ${root}\n`);
+  process.exit(1);
+}
+
+const { main } = await import(pathToFileURL(entry).href);
+process.exitCode = await main(process.argv.slice(2));
+if (process.argv[2] === 'up') process.exit(process.exitCode);

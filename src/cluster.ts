@@ -1,0 +1,182 @@
+/**
+ * Wires one Ordinal cluster in this process: store → REST → HTTPS API server,
+ * plus the built-in controllers. `ordinal up` and the tests start clusters here.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { isAlreadyExists } from './api/errors.js';
+import type { KObject } from './api/types.js';
+import { createAuthenticator, isPublicPath, type UserInfo } from './apiserver/auth/authn.js';
+import { alwaysAllow, type Authorizer } from './apiserver/auth/authz.js';
+import type { Pki } from './apiserver/auth/pki.js';
+import { ServiceAccountTokens } from './apiserver/auth/sa-token.js';
+import { Rest } from './apiserver/rest.js';
+import { ApiServer } from './apiserver/server.js';
+import { VirtualResources } from './apiserver/virtual.js';
+import { InProcessClient } from './client/in-process.js';
+import { startControllers, type Controllers } from './controllers/index.js';
+import { resources } from './registry/index.js';
+import { MemoryStore } from './storage/memory.js';
+import { SqliteStore } from './storage/sqlite.js';
+import type { Store } from './storage/interface.js';
+
+export interface ClusterOptions {
+  dataDir: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  store: 'sqlite' | 'memory';
+  runtime?: string;
+  nodes?: number;
+  pki: Pki;
+  /** Replaces the authorizer (default: every authenticated user is allowed). */
+  authorizer?: Authorizer;
+  /** Run the built-in controllers (default true). */
+  controllers?: boolean;
+  /** How long watch history is kept before compaction, in ms (default 5 minutes). */
+  compactionIntervalMs?: number;
+}
+
+export interface Cluster {
+  url: string;
+  port: number;
+  rest: Rest;
+  store: Store;
+  client: InProcessClient;
+  stop(): Promise<void>;
+}
+
+const BOOTSTRAP_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const store: Store =
+    opts.store === 'memory' ? new MemoryStore() : SqliteStore.open(join(opts.dataDir, 'state.db'));
+  const rest = new Rest(store, resources);
+  const tokens = new ServiceAccountTokens(opts.pki.serverKeyPem);
+  const saDef = rest.resource('', 'v1', 'serviceaccounts')!;
+  const authenticateToken = async (token: string): Promise<UserInfo | undefined> => {
+    const claims = tokens.verify(token, rest.now());
+    if (!claims) return undefined;
+    const k = claims['kubernetes.io'];
+    try {
+      const sa = await rest.get(saDef, k.namespace, k.serviceaccount.name);
+      if (sa.metadata.uid !== k.serviceaccount.uid) return undefined;
+    } catch {
+      return undefined;
+    }
+    return {
+      username: `system:serviceaccount:${k.namespace}:${k.serviceaccount.name}`,
+      uid: k.serviceaccount.uid,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`],
+    };
+  };
+  const authenticate = createAuthenticator({
+    pki: opts.pki,
+    tokenAuthenticators: [{ authenticateToken }],
+  });
+  const authorizer = opts.authorizer ?? alwaysAllow;
+  const virtual = new VirtualResources(rest, authorizer, tokens, authenticateToken);
+  let serverAddress = `${opts.host}:${opts.port}`;
+  const api = new ApiServer({
+    rest,
+    authenticate,
+    authorizer,
+    isPublicPath,
+    virtual,
+    get serverAddress() {
+      return serverAddress;
+    },
+  });
+  await bootstrap(rest);
+  const server: Server = createServer(
+    {
+      key: opts.pki.serverKeyPem,
+      cert: opts.pki.serverCertPem,
+      ca: opts.pki.caCertPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    api.handle,
+  );
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  serverAddress = `${opts.host}:${port}`;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const client = new InProcessClient(rest);
+  let controllers: Controllers | undefined;
+  if (opts.controllers !== false) controllers = await startControllers(client, rest);
+  const compaction = startCompaction(store, opts.compactionIntervalMs ?? 5 * 60_000);
+  let stopped = false;
+  return {
+    url: `https://${hostForUrl}:${port}`,
+    port,
+    rest,
+    store,
+    client,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(compaction);
+      await controllers?.stop();
+      api.closeWatches();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}
+
+/** Objects every cluster has: the four system namespaces and the `kubernetes` Service. */
+async function bootstrap(rest: Rest): Promise<void> {
+  const nsDef = rest.resource('', 'v1', 'namespaces')!;
+  for (const name of BOOTSTRAP_NAMESPACES) {
+    await createIfMissing(() =>
+      rest.create(nsDef, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'ordinal' }),
+    );
+  }
+  const svcDef = rest.resource('', 'v1', 'services')!;
+  const svc: KObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.1',
+      clusterIPs: ['10.96.0.1'],
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+      sessionAffinity: 'None',
+    },
+  };
+  await createIfMissing(() => rest.create(svcDef, 'default', svc, { fieldManager: 'ordinal' }));
+}
+
+async function createIfMissing(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+  }
+}
+
+/** Compacts history older than one interval, every interval (like the apiserver's etcd compactor). */
+function startCompaction(store: Store, intervalMs: number): NodeJS.Timeout {
+  let previous = 0;
+  const t = setInterval(() => {
+    void (async () => {
+      const current = await store.currentRevision();
+      if (previous > 0) await store.compact(previous);
+      previous = current;
+    })().catch((e: unknown) => console.error('compaction failed:', e));
+  }, intervalMs);
+  t.unref();
+  return t;
+}

@@ -1,0 +1,130 @@
+import type { FieldError } from '../../api/errors.js';
+import type { KObject } from '../../api/types.js';
+import { column, nameColumn, rec, since, str } from '../printers.js';
+import type { ResourceDef } from '../types.js';
+import {
+  eachInvalid,
+  invalidField,
+  isDNS1123Subdomain,
+  isRecord,
+  required,
+  validateObjectMeta,
+  validateObjectMetaUpdate,
+} from '../validation.js';
+
+function validateEvent(obj: KObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const involved = rec(obj.involvedObject);
+  const ns = obj.metadata.namespace ?? '';
+  const involvedNs = str(involved.namespace);
+  const hasEventTime = typeof obj.eventTime === 'string' && obj.eventTime !== '';
+  if (!hasEventTime) {
+    if (involvedNs === '' ? ns !== '' && ns !== 'default' : ns !== involvedNs) {
+      errs.push(invalidField('involvedObject.namespace', involvedNs, 'does not match event.namespace'));
+    }
+  } else {
+    if (involvedNs === '' && ns !== 'default' && ns !== 'kube-system') {
+      errs.push(invalidField('involvedObject.namespace', involvedNs, 'does not match event.namespace'));
+    }
+    if (!str(obj.reportingComponent)) errs.push(required('reportingComponent'));
+    if (!str(obj.reportingInstance)) errs.push(required('reportingInstance'));
+    if (!str(obj.action)) errs.push(required('action'));
+    if (!str(obj.reason)) errs.push(required('reason'));
+  }
+  errs.push(...eachInvalid('namespace', ns, isDNS1123Subdomain(ns)));
+  return errs;
+}
+
+/** "Normal"/"Warning" events from the core API count from 1 when unset. */
+function eventCount(obj: KObject): number {
+  const series = obj.series;
+  if (isRecord(series)) return Number(series.count ?? 0);
+  const c = Number(obj.count ?? 0);
+  return c === 0 ? 1 : c;
+}
+
+function row(obj: KObject, now: Date): unknown[] {
+  const first = obj.firstTimestamp ? since(obj.firstTimestamp, now) : since(obj.eventTime, now);
+  let last = obj.lastTimestamp ? since(obj.lastTimestamp, now) : first;
+  if (isRecord(obj.series)) last = since(obj.series.lastObservedTime, now);
+  const involved = rec(obj.involvedObject);
+  const kind = str(involved.kind).toLowerCase();
+  const target = str(involved.name) ? `${kind}/${str(involved.name)}` : kind;
+  const source = rec(obj.source);
+  const component = str(source.component) || str(obj.reportingComponent);
+  const host = str(source.host) || str(obj.reportingInstance);
+  return [
+    last,
+    str(obj.type),
+    str(obj.reason),
+    target,
+    str(involved.fieldPath),
+    host ? `${component}, ${host}` : component,
+    str(obj.message).trim(),
+    first,
+    eventCount(obj),
+    obj.metadata.name ?? '',
+  ];
+}
+
+export const events: ResourceDef = {
+  group: '',
+  version: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  singular: 'event',
+  namespaced: true,
+  shortNames: ['ev'],
+  verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+  hasStatus: false,
+  tracksGeneration: false,
+  validate: (obj) => [...validateObjectMeta(obj.metadata, { namespaced: true }), ...validateEvent(obj)],
+  validateUpdate: (obj, old) => [
+    ...validateObjectMetaUpdate(obj.metadata, old.metadata),
+    ...validateEvent(obj),
+  ],
+  columns: [
+    column('Last Seen', 'The time at which the most recent occurrence of this event was recorded.'),
+    column('Type', 'Type of this event (Normal, Warning), new types could be added in the future'),
+    column(
+      'Reason',
+      "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+    ),
+    column('Object', 'The object that this event is about.'),
+    column(
+      'Subobject',
+      'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: "spec.containers{name}" (where "name" refers to the name of the container that triggered the event) or if no container name is specified "spec.containers[2]" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.',
+      { priority: 1 },
+    ),
+    column('Source', 'The component reporting this event. Should be a short machine understandable string.', {
+      priority: 1,
+    }),
+    column('Message', 'A human-readable description of the status of this operation.'),
+    column(
+      'First Seen',
+      'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)',
+      {
+        priority: 1,
+      },
+    ),
+    column('Count', 'The number of times this event has occurred.', { priority: 1 }),
+    { ...nameColumn, priority: 1 },
+  ],
+  row,
+  fieldLabels(obj) {
+    const involved = rec(obj.involvedObject);
+    return {
+      'involvedObject.kind': str(involved.kind),
+      'involvedObject.namespace': str(involved.namespace),
+      'involvedObject.name': str(involved.name),
+      'involvedObject.uid': str(involved.uid),
+      'involvedObject.apiVersion': str(involved.apiVersion),
+      'involvedObject.resourceVersion': str(involved.resourceVersion),
+      'involvedObject.fieldPath': str(involved.fieldPath),
+      reason: str(obj.reason),
+      reportingComponent: str(obj.reportingComponent),
+      source: str(rec(obj.source).component) || str(obj.reportingComponent),
+      type: str(obj.type),
+    };
+  },
+};
