@@ -9,18 +9,18 @@ import { join } from 'node:path';
 import { isAlreadyExists } from './api/errors.js';
 import type { KObject } from './api/types.js';
 import { createAuthenticator, isPublicPath, type UserInfo } from './apiserver/auth/authn.js';
-import { alwaysAllow, type Authorizer } from './apiserver/auth/authz.js';
+import { type Authorizer, alwaysAllow } from './apiserver/auth/authz.js';
 import type { Pki } from './apiserver/auth/pki.js';
 import { ServiceAccountTokens } from './apiserver/auth/sa-token.js';
 import { Rest } from './apiserver/rest.js';
 import { ApiServer } from './apiserver/server.js';
 import { VirtualResources } from './apiserver/virtual.js';
 import { InProcessClient } from './client/in-process.js';
-import { startControllers, type Controllers } from './controllers/index.js';
+import { type Controllers, startControllers } from './controllers/index.js';
 import { resources } from './registry/index.js';
+import type { Store } from './storage/interface.js';
 import { MemoryStore } from './storage/memory.js';
 import { SqliteStore } from './storage/sqlite.js';
-import type { Store } from './storage/interface.js';
 
 export interface ClusterOptions {
   dataDir: string;
@@ -140,7 +140,12 @@ async function bootstrap(rest: Rest): Promise<void> {
   const nsDef = rest.resource('', 'v1', 'namespaces')!;
   for (const name of BOOTSTRAP_NAMESPACES) {
     await createIfMissing(() =>
-      rest.create(nsDef, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'ordinal' }),
+      rest.create(
+        nsDef,
+        undefined,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+        { fieldManager: 'ordinal' },
+      ),
     );
   }
   const svcDef = rest.resource('', 'v1', 'services')!;

@@ -45,7 +45,9 @@ export function decodeObject(buf: Buffer, contentType: string | undefined, kind:
   const mt = mediaType(contentType);
   if (mt === 'application/vnd.kubernetes.protobuf') return decodeProtobufObject(buf);
   if (buf.length === 0) {
-    throw badRequest(`the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: unexpected end of JSON input`);
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: unexpected end of JSON input`,
+    );
   }
   if (mt === 'application/yaml' || mt === 'application/x-yaml' || mt === 'text/yaml') {
     return parseYamlBody(buf, kind);
@@ -74,7 +76,9 @@ function parseYamlBody(buf: Buffer, kind: string): unknown {
     return parseYaml(buf.toString('utf8'), { maxAliasCount: 100 });
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw badRequest(`the object provided is unrecognized (must be of type ${kind}): error converting YAML to JSON: ${why}`);
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${kind}): error converting YAML to JSON: ${why}`,
+    );
   }
 }
 

@@ -5,7 +5,8 @@
 import type { ResourceDef } from '../registry/types.js';
 
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
-const AGGREGATED_V2BETA1_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
+const AGGREGATED_V2BETA1_CONTENT_TYPE =
+  'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
 
 /** Which aggregated discovery version (if any) the Accept header asks for first. */
 export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
@@ -56,7 +57,7 @@ export class Discovery {
   private readonly groups: GroupVersions[];
   private readonly cache = new Map<string, string>();
 
-  constructor(private readonly resources: ResourceDef[]) {
+  constructor(resources: ResourceDef[]) {
     this.groups = groupsOf(resources);
   }
 
@@ -96,7 +97,11 @@ export class Discovery {
   group(name: string): string | undefined {
     const g = this.groups.find((x) => x.group === name && name !== '');
     if (!g) return undefined;
-    return this.memo(`group:${name}`, () => ({ kind: 'APIGroup', apiVersion: 'v1', ...(this.apiGroup(g) as object) }));
+    return this.memo(`group:${name}`, () => ({
+      kind: 'APIGroup',
+      apiVersion: 'v1',
+      ...(this.apiGroup(g) as object),
+    }));
   }
 
   /** GET /api/v1 or /apis/<g>/<v> (APIResourceList), or undefined when unknown. */

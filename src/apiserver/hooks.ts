@@ -55,7 +55,8 @@ export interface Hooks {
 function supportedFields(def: ResourceDef): Set<string> {
   const keys = new Set(['metadata.name', 'metadata.namespace']);
   try {
-    for (const k of Object.keys(def.fieldLabels?.({ apiVersion: '', kind: def.kind, metadata: {} }) ?? {})) keys.add(k);
+    for (const k of Object.keys(def.fieldLabels?.({ apiVersion: '', kind: def.kind, metadata: {} }) ?? {}))
+      keys.add(k);
   } catch {
     // fieldLabels may assume fields exist; fall back to metadata only.
   }
@@ -113,7 +114,15 @@ export const defaultHooks: Hooks = {
       return;
     }
     const schema = schemaOf(def);
-    const updated = updateManagedFields(old, next, schema, ctx.fieldManager ?? 'unknown', 'Update', subresource, now);
+    const updated = updateManagedFields(
+      old,
+      next,
+      schema,
+      ctx.fieldManager ?? 'unknown',
+      'Update',
+      subresource,
+      now,
+    );
     next.metadata.managedFields = updated.metadata.managedFields as ManagedFieldsEntry[] | undefined;
     if (next.metadata.managedFields === undefined) delete next.metadata.managedFields;
   },
@@ -155,7 +164,7 @@ export const defaultHooks: Hooks = {
   serverSideApply(gvk, current, applied, ctx, force, now) {
     return serverSideApplyPatch(current, applied, schemaOf(gvk), ctx.fieldManager ?? 'unknown', force, now);
   },
-  toScale(def, obj) {
+  toScale(_def, obj) {
     const spec = isObject(obj.spec) ? obj.spec : {};
     const status = isObject(obj.status) ? obj.status : {};
     const sel = isObject(spec.selector) ? spec.selector : undefined;
@@ -175,7 +184,6 @@ export const defaultHooks: Hooks = {
         ...(sel ? { selector: selectorString(sel) } : {}),
       },
     };
-    void def;
   },
   unknownFields(def, obj) {
     const schema = schemaFor(def.group, def.version, def.kind);

@@ -1,19 +1,22 @@
 /**
  * `/openapi/v3` (discovery of the per group-version documents) and
  * `/openapi/v3/<api/v1 | apis/<group>/<version>>` (the documents themselves), served
- * from the generated files (see src/machinery/schema.ts). `/openapi/v2` is not served:
- * kubectl 1.27+ only falls back to it when v3 is unavailable.
+ * from the generated files (see src/machinery/schema.ts), and `/openapi/v2`: one merged
+ * Swagger 2.0 document derived from them (openapi-v2.ts), as JSON or as gnostic protobuf
+ * (what kubectl 1.27/1.28 request for explain, apply and field-validation checks).
  *
  * Caching follows upstream: a request whose `hash` matches the current document is
  * immutable; a stale `hash` is redirected to the current URL; without a hash the
  * response must be revalidated (ETag).
  */
 import { openapiDocument, openapiIndex } from '../machinery/schema.js';
+import { openapiV2 } from './openapi-v2.js';
 
 export interface OpenApiResponse {
   status: number;
   contentType: string;
-  body: string;
+  /** Text, or bytes for the protobuf encoding of `/openapi/v2`. */
+  body: string | Uint8Array;
   /** Extra response headers (Cache-Control, ETag, Location). */
   headers?: Record<string, string>;
 }
@@ -48,11 +51,7 @@ export function handleOpenApi(
   accept?: string,
 ): OpenApiResponse | undefined {
   const p = path.length > 1 ? path.replace(/\/+$/, '') : path;
-  if (p === '/openapi/v2') {
-    return notFound(
-      'the server could not find the requested resource (OpenAPI v2 is not served; use /openapi/v3)',
-    );
-  }
+  if (p === '/openapi/v2') return openApiV2Response(accept);
   if (p === '/openapi/v3') {
     const { body } = openapiIndex();
     return {
@@ -102,6 +101,56 @@ export function handleOpenApi(
       wanted === null
         ? { ETag: etag, 'Cache-Control': 'no-cache, private' }
         : { ETag: etag, 'Cache-Control': 'public, immutable, max-age=31536000' },
+  };
+}
+
+/** Media types of the protobuf encoding of the v2 document (both spellings upstream accepts). */
+const V2_PROTOBUF_TYPES = [
+  'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+  'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+];
+
+/**
+ * `/openapi/v2`: protobuf when the client asks for it (kubectl), JSON for
+ * application/json, wildcards or no Accept header; 406 otherwise. Accept entries are
+ * tried by descending q, then in order.
+ */
+function openApiV2Response(accept: string | undefined): OpenApiResponse {
+  const wanted = (accept ?? '')
+    .split(',')
+    .map((part, i) => {
+      const [type = '', ...params] = part.split(';').map((x) => x.trim());
+      const q = params.find((x) => x.toLowerCase().startsWith('q='));
+      const qv = q ? Number.parseFloat(q.slice(2)) : 1;
+      return { type: type.toLowerCase(), q: Number.isNaN(qv) ? 1 : qv, i };
+    })
+    .filter((e) => e.type !== '' && e.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  if (wanted.length === 0) wanted.push({ type: JSON_TYPE, q: 1, i: 0 });
+  const headers = (etag: string) => ({ ETag: etag, 'Cache-Control': 'no-cache, private', Vary: 'Accept' });
+  for (const { type } of wanted) {
+    const pbType = V2_PROTOBUF_TYPES.find((t) => t === type);
+    if (pbType) {
+      const { body, etag } = openapiV2().protobuf();
+      return { status: 200, contentType: pbType, body, headers: headers(etag) };
+    }
+    if (type === JSON_TYPE || type === '*/*' || type === 'application/*') {
+      const { body, etag } = openapiV2().json();
+      return { status: 200, contentType: JSON_TYPE, body, headers: headers(etag) };
+    }
+  }
+  return {
+    status: 406,
+    contentType: JSON_TYPE,
+    body: JSON.stringify({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `only application/json and ${V2_PROTOBUF_TYPES[0]} are supported for /openapi/v2`,
+      reason: 'NotAcceptable',
+      code: 406,
+    }),
   };
 }
 

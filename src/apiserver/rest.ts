@@ -10,18 +10,18 @@ import {
   badRequest,
   conflict,
   expired,
+  type FieldError,
   forbidden,
+  type GroupResource,
   invalid,
   notFound,
   optimisticConflict,
   StatusError,
-  type FieldError,
-  type GroupResource,
 } from '../api/errors.js';
 import { isObject, type KList, type KObject, type ObjectMeta, type WatchEvent } from '../api/types.js';
 import type { ResourceDef } from '../registry/types.js';
 import { type KV, StorageError, type Store, type StoreEvent, type Watcher } from '../storage/interface.js';
-import { type Hooks, defaultHooks } from './hooks.js';
+import { defaultHooks, type Hooks } from './hooks.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -167,7 +167,8 @@ export class Rest {
     let startAfter: string | undefined;
     if (params.continue) {
       const tok = decodeContinue(params.continue);
-      if (!tok.start.startsWith(prefix)) throw badRequest('continue key is not valid: key does not match the request');
+      if (!tok.start.startsWith(prefix))
+        throw badRequest('continue key is not valid: key does not match the request');
       revision = tok.rv;
       startAfter = tok.start;
     } else if (params.resourceVersion && params.resourceVersion !== '0') {
@@ -244,7 +245,10 @@ export class Rest {
       items: items.map((o) => ({ ...o, apiVersion: apiVersionOf(def), kind: def.kind })),
     };
     if (more && lastKey) {
-      list.metadata.continue = encodeContinue(listRevision, items[items.length - 1]?.metadata.name ? lastKey : lastKey);
+      list.metadata.continue = encodeContinue(
+        listRevision,
+        items[items.length - 1]?.metadata.name ? lastKey : lastKey,
+      );
       // Upstream only reports remainingItemCount when no selector filtering happened.
       if (!params.labelSelector && !params.fieldSelector) list.metadata.remainingItemCount = remaining;
     }
@@ -268,7 +272,8 @@ export class Rest {
     const prefix = keyPrefix(def, ns);
     let from: number;
     const rvParam = params.resourceVersion;
-    const initial = rvParam === undefined || rvParam === '' || rvParam === '0' || params.sendInitialEvents === true;
+    const initial =
+      rvParam === undefined || rvParam === '' || rvParam === '0' || params.sendInitialEvents === true;
     if (initial && params.sendInitialEvents !== false) {
       const list = await this.list(def, ns, {
         labelSelector: params.labelSelector,
@@ -371,7 +376,8 @@ export class Rest {
       const kv = await this.store.create(objectKey(def, ns, meta.name), this.encode(obj));
       return this.decode(kv);
     } catch (e) {
-      if (e instanceof StorageError && e.code === 'KeyExists') throw alreadyExists(groupResource(def), meta.name);
+      if (e instanceof StorageError && e.code === 'KeyExists')
+        throw alreadyExists(groupResource(def), meta.name);
       throw e;
     }
   }
@@ -390,7 +396,9 @@ export class Rest {
     if (subresource === 'scale') return this.updateScale(def, ns, name, body, ctx);
     const incoming = this.checkBody(def, body, ns);
     if (incoming.metadata.name && incoming.metadata.name !== name) {
-      throw badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     incoming.metadata.name = name;
     this.checkUnknownFields(def, incoming, ctx);
@@ -423,7 +431,8 @@ export class Rest {
       next = structuredClone(current);
       next.status = incoming.status;
       // Only status changes through /status (labels, annotations, finalizers come from the old object).
-      if (incoming.metadata.managedFields !== undefined) next.metadata.managedFields = incoming.metadata.managedFields;
+      if (incoming.metadata.managedFields !== undefined)
+        next.metadata.managedFields = incoming.metadata.managedFields;
     } else if (subresource === 'finalize') {
       next = structuredClone(current);
       const spec = isObject(incoming.spec) ? incoming.spec : {};
@@ -475,14 +484,19 @@ export class Rest {
       }
     }
     this.validateUpdate(def, next, current);
-    if (!managedFieldsDone) this.hooks.trackManagedFields(def, current, next, ctx, subresource, this.timestamp());
+    if (!managedFieldsDone)
+      this.hooks.trackManagedFields(def, current, next, ctx, subresource, this.timestamp());
     if (ctx.dryRun) {
       next.metadata.resourceVersion = current.metadata.resourceVersion;
       return next;
     }
     // Semantically unchanged writes do not bump the resourceVersion (upstream behaviour).
     if (this.encode(next) === this.encode(current)) return current;
-    if (m.deletionTimestamp && (m.finalizers ?? []).length === 0 && this.hooks.deleteWhenFinalized(def, next)) {
+    if (
+      m.deletionTimestamp &&
+      (m.finalizers ?? []).length === 0 &&
+      this.hooks.deleteWhenFinalized(def, next)
+    ) {
       return this.removeNow(def, ns, next, kv.modRevision);
     }
     try {
@@ -505,7 +519,12 @@ export class Rest {
    * Writes a scheduling decision (spec.nodeName + PodScheduled condition) onto the
    * pod whose resourceVersion is `pod.metadata.resourceVersion`; 409 when it moved on.
    */
-  async bindPod(def: ResourceDef, ns: string | undefined, pod: KObject, ctx: RequestContext): Promise<KObject> {
+  async bindPod(
+    def: ResourceDef,
+    ns: string | undefined,
+    pod: KObject,
+    ctx: RequestContext,
+  ): Promise<KObject> {
     const { obj: current, kv } = await this.read(def, ns, pod.metadata.name!);
     if (current.metadata.resourceVersion !== pod.metadata.resourceVersion) {
       throw optimisticConflict(groupResource(def), pod.metadata.name!);
@@ -565,7 +584,9 @@ export class Rest {
         this.checkUnknownFields(def, next, ctx);
       }
       if (next.metadata.name !== undefined && next.metadata.name !== name) {
-        throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+        throw badRequest(
+          `the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`,
+        );
       }
       const rv = next.metadata.resourceVersion;
       if (rv !== undefined && rv !== current.metadata.resourceVersion) {
@@ -587,9 +608,20 @@ export class Rest {
   ): Promise<KObject> {
     const applied = this.checkApplyBody(def, patch, ns, name);
     const gvk = { group: def.group, version: def.version, kind: def.kind };
-    const obj = this.hooks.serverSideApply(gvk, undefined, applied, ctx, ctx.force === true, this.timestamp());
+    const obj = this.hooks.serverSideApply(
+      gvk,
+      undefined,
+      applied,
+      ctx,
+      ctx.force === true,
+      this.timestamp(),
+    );
     const managedFields = obj.metadata.managedFields;
-    const created = await this.create(def, ns, obj, { ...ctx, fieldValidation: 'Ignore', fieldManager: '\u0000apply' });
+    const created = await this.create(def, ns, obj, {
+      ...ctx,
+      fieldValidation: 'Ignore',
+      fieldManager: '\u0000apply',
+    });
     if (!ctx.dryRun && managedFields) {
       // create() recorded an Update entry; the applier owns these fields as Apply.
       const kv = await this.store.get(objectKey(def, ns, name));
@@ -608,9 +640,7 @@ export class Rest {
     if (!isObject(patch)) throw badRequest('error decoding YAML: the apply configuration must be an object');
     const applied = patch as KObject;
     if (!applied.apiVersion || !applied.kind) {
-      throw badRequest(
-        'invalid object type: /, Kind=',
-      );
+      throw badRequest('invalid object type: /, Kind=');
     }
     if (applied.kind !== def.kind || applied.apiVersion !== apiVersionOf(def)) {
       throw badRequest(
@@ -619,12 +649,16 @@ export class Rest {
     }
     if (!isObject(applied.metadata)) applied.metadata = {};
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
-      throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     applied.metadata.name = name;
     if (def.namespaced) {
       if (applied.metadata.namespace !== undefined && applied.metadata.namespace !== ns) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       applied.metadata.namespace = ns;
     }
@@ -637,7 +671,10 @@ export class Rest {
         return await fn();
       } catch (e) {
         const retryable =
-          e instanceof StatusError && e.reason === 'Conflict' && e.message.endsWith('try again') && attempt < MAX_RETRIES;
+          e instanceof StatusError &&
+          e.reason === 'Conflict' &&
+          e.message.endsWith('try again') &&
+          attempt < MAX_RETRIES;
         if (!retryable) throw e;
         // Another writer won the race; re-read and re-apply the patch.
         void def;
@@ -667,8 +704,12 @@ export class Rest {
     const replicas = spec.replicas;
     const { obj: current, kv } = await this.read(def, ns, name);
     const rv = isObject(scale.metadata) ? scale.metadata.resourceVersion : undefined;
-    if (!fromPatch && rv && rv !== current.metadata.resourceVersion) throw optimisticConflict(groupResource(def), name);
-    if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
+    if (!fromPatch && rv && rv !== current.metadata.resourceVersion)
+      throw optimisticConflict(groupResource(def), name);
+    if (
+      replicas !== undefined &&
+      (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+    ) {
       throw invalid('Scale', 'autoscaling', name, [
         {
           type: 'FieldValueInvalid',
@@ -733,7 +774,8 @@ export class Rest {
       const finalizers = new Set(m.finalizers ?? []);
       const policyFinalizer =
         policy === 'Foreground' ? 'foregroundDeletion' : policy === 'Orphan' ? 'orphan' : undefined;
-      const defaultPolicyFinalizer = policy === undefined ? this.hooks.defaultDeletionFinalizer(def) : undefined;
+      const defaultPolicyFinalizer =
+        policy === undefined ? this.hooks.defaultDeletionFinalizer(def) : undefined;
       const addFinalizer = policyFinalizer ?? defaultPolicyFinalizer;
       if (policy === 'Background') {
         finalizers.delete('orphan');
@@ -761,10 +803,15 @@ export class Rest {
         }
       }
       if (!alreadyDeleting) {
-        const when = grace !== undefined && grace > 0 ? new Date(this.now().getTime() + grace * 1000) : this.now();
+        const when =
+          grace !== undefined && grace > 0 ? new Date(this.now().getTime() + grace * 1000) : this.now();
         m.deletionTimestamp = `${when.toISOString().slice(0, 19)}Z`;
         m.deletionGracePeriodSeconds = grace ?? 0;
-      } else if (grace !== undefined && m.deletionGracePeriodSeconds !== undefined && grace < m.deletionGracePeriodSeconds) {
+      } else if (
+        grace !== undefined &&
+        m.deletionGracePeriodSeconds !== undefined &&
+        grace < m.deletionGracePeriodSeconds
+      ) {
         // A shorter grace period may replace a longer one.
         const when = new Date(this.now().getTime() + grace * 1000);
         m.deletionTimestamp = `${when.toISOString().slice(0, 19)}Z`;
@@ -791,7 +838,12 @@ export class Rest {
   }
 
   /** Removes the key now (expected at `modRevision`), returning the last state. */
-  private async removeNow(def: ResourceDef, ns: string | undefined, obj: KObject, modRevision: number): Promise<KObject> {
+  private async removeNow(
+    def: ResourceDef,
+    ns: string | undefined,
+    obj: KObject,
+    modRevision: number,
+  ): Promise<KObject> {
     try {
       const kv = await this.store.delete(objectKey(def, ns, obj.metadata.name!), modRevision);
       const out = this.decode(kv);
@@ -850,12 +902,16 @@ export class Rest {
     obj.kind = def.kind;
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isObject(obj.metadata)) {
-      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: metadata must be an object`);
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: metadata must be an object`,
+      );
     }
     const meta = obj.metadata as ObjectMeta;
     if (def.namespaced) {
       if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== ns) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       meta.namespace = ns;
     } else {
@@ -885,7 +941,13 @@ export class Rest {
     const nsObj = this.decode(kv);
     if (nsObj.metadata.deletionTimestamp) {
       throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`, {
-        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+        causes: [
+          {
+            reason: 'NamespaceTerminating',
+            message: `namespace ${ns} is being terminated`,
+            field: 'metadata.namespace',
+          },
+        ],
       });
     }
   }
@@ -938,10 +1000,17 @@ function encodeContinue(rv: number, lastKey: string): string {
 
 function decodeContinue(token: string): ContinueToken {
   try {
-    const t = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { v?: string; rv?: unknown; start?: unknown };
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad');
+    const t = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {
+      v?: string;
+      rv?: unknown;
+      start?: unknown;
+    };
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string')
+      throw new Error('bad');
     return { rv: t.rv, start: t.start };
   } catch {
-    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+    throw badRequest(
+      'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+    );
   }
 }

@@ -28,9 +28,9 @@ import {
   apiVersionOf,
   type DeleteParams,
   type FieldValidation,
+  parseRv,
   type RequestContext,
   type Rest,
-  parseRv,
 } from './rest.js';
 import { type IncludeObject, tableFor, wantsTable } from './tables.js';
 import type { VirtualResources } from './virtual.js';
@@ -169,9 +169,19 @@ export class ApiServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const accept = req.headers.accept;
     if (path === '/version') return sendJson(res, 200, VERSION);
-    if (path === '/healthz' || path === '/livez' || path === '/readyz' || /^\/(healthz|livez|readyz)\//.test(path)) {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-      res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${path.slice(1)} check passed\n` : 'ok');
+    if (
+      path === '/healthz' ||
+      path === '/livez' ||
+      path === '/readyz' ||
+      /^\/(healthz|livez|readyz)\//.test(path)
+    ) {
+      res.writeHead(200, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.end(
+        url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${path.slice(1)} check passed\n` : 'ok',
+      );
       return;
     }
     if (path.startsWith('/openapi/')) {
@@ -248,7 +258,8 @@ export class ApiServer {
     // Virtual (non-stored) resources and special subresources.
     const virt = this.deps.virtual.lookup(def, sub);
     if (virt) {
-      if (!virt.methods.includes(method)) throw methodNotSupported({ group: def.group, resource: def.plural }, info.verb);
+      if (!virt.methods.includes(method))
+        throw methodNotSupported({ group: def.group, resource: def.plural }, info.verb);
       const body =
         method === 'POST' || method === 'PUT'
           ? decodeObject(await readBody(req), req.headers['content-type'], virt.kind)
@@ -262,7 +273,8 @@ export class ApiServer {
 
     switch (info.verb) {
       case 'get': {
-        const obj = sub === 'scale' ? await rest.getScale(def, ns, info.name!) : await rest.get(def, ns, info.name!);
+        const obj =
+          sub === 'scale' ? await rest.getScale(def, ns, info.name!) : await rest.get(def, ns, info.name!);
         return this.replyObject(req, res, def, obj, q, ctx);
       }
       case 'list': {
@@ -279,13 +291,18 @@ export class ApiServer {
       case 'watch':
         return this.watch(req, res, def, ns, q);
       case 'create': {
-        if (info.name !== undefined) throw methodNotSupported({ group: def.group, resource: def.plural }, 'create');
+        if (info.name !== undefined)
+          throw methodNotSupported({ group: def.group, resource: def.plural }, 'create');
         const body = decodeObject(await readBody(req), req.headers['content-type'], def.kind);
         const obj = await rest.create(def, ns, body, ctx);
         return this.reply(res, 201, obj, ctx);
       }
       case 'update': {
-        const body = decodeObject(await readBody(req), req.headers['content-type'], sub === 'scale' ? 'Scale' : def.kind);
+        const body = decodeObject(
+          await readBody(req),
+          req.headers['content-type'],
+          sub === 'scale' ? 'Scale' : def.kind,
+        );
         const obj = await rest.update(def, ns, info.name!, body, ctx, sub);
         return this.reply(res, 200, obj, ctx);
       }
@@ -293,7 +310,8 @@ export class ApiServer {
         const kind = patchKind(req.headers['content-type']);
         const patch = decodePatch(await readBody(req), kind);
         const force = q.get('force');
-        if (force !== null && kind !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
+        if (force !== null && kind !== 'apply')
+          throw badRequest('force: Forbidden: may not be specified for non-apply patch');
         if (kind === 'apply' && !q.get('fieldManager')) {
           throw invalidParam('fieldManager: Required value: is required for apply patch');
         }
@@ -354,7 +372,8 @@ export class ApiServer {
     const opts: DeleteParams = {};
     if (grace !== undefined && grace !== null) {
       const n = Number(grace);
-      if (!Number.isInteger(n)) throw badRequest(`gracePeriodSeconds: Invalid value: "${String(grace)}": must be an integer`);
+      if (!Number.isInteger(n))
+        throw badRequest(`gracePeriodSeconds: Invalid value: "${String(grace)}": must be an integer`);
       opts.gracePeriodSeconds = n;
     }
     if (policy !== undefined && policy !== null) opts.propagationPolicy = String(policy);
@@ -394,7 +413,7 @@ export class ApiServer {
   ): void {
     const tv = wantsTable(req.headers.accept);
     if (tv && obj.kind === def.kind) {
-      return sendJson(
+      sendJson(
         res,
         200,
         tableFor(def, [obj], {
@@ -404,15 +423,25 @@ export class ApiServer {
           now: this.deps.rest.now(),
         }),
       );
+      return;
     }
-    if (prefersYaml(req.headers.accept)) return sendRaw(res, 200, 'application/yaml', toYaml(obj));
+    if (prefersYaml(req.headers.accept)) {
+      sendRaw(res, 200, 'application/yaml', toYaml(obj));
+      return;
+    }
     this.reply(res, 200, obj, ctx);
   }
 
-  private replyList(req: IncomingMessage, res: ServerResponse, def: ResourceDef, list: KList, q: URLSearchParams): void {
+  private replyList(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    list: KList,
+    q: URLSearchParams,
+  ): void {
     const tv = wantsTable(req.headers.accept);
     if (tv) {
-      return sendJson(
+      sendJson(
         res,
         200,
         tableFor(def, list.items, {
@@ -424,8 +453,12 @@ export class ApiServer {
           now: this.deps.rest.now(),
         }),
       );
+      return;
     }
-    if (prefersYaml(req.headers.accept)) return sendRaw(res, 200, 'application/yaml', toYaml(list));
+    if (prefersYaml(req.headers.accept)) {
+      sendRaw(res, 200, 'application/yaml', toYaml(list));
+      return;
+    }
     sendJson(res, 200, list);
   }
 
@@ -523,7 +556,12 @@ export class ApiServer {
   }
 }
 
-async function existsQuietly(rest: Rest, def: ResourceDef, ns: string | undefined, name: string): Promise<boolean> {
+async function existsQuietly(
+  rest: Rest,
+  def: ResourceDef,
+  ns: string | undefined,
+  name: string,
+): Promise<boolean> {
   try {
     await rest.get(def, ns, name);
     return true;
@@ -561,7 +599,9 @@ function parseFieldValidation(q: URLSearchParams): FieldValidation | undefined {
   const v = q.get('fieldValidation');
   if (v === null || v === '') return undefined;
   if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
-  throw badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+  throw badRequest(
+    `fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`,
+  );
 }
 
 function managerFromUserAgent(ua: string | undefined): string {
@@ -576,7 +616,13 @@ function prefersYaml(accept: string | undefined): boolean {
   return first === 'application/yaml';
 }
 
-const ACCEPTABLE = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', '*/*', 'application/*'];
+const ACCEPTABLE = [
+  'application/json',
+  'application/yaml',
+  'application/vnd.kubernetes.protobuf',
+  '*/*',
+  'application/*',
+];
 
 function checkAccept(accept: string | undefined): void {
   if (!accept) return;

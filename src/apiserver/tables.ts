@@ -46,7 +46,8 @@ const FALLBACK_COLUMNS: TableColumn[] = [
     name: 'Created At',
     type: 'date',
     format: '',
-    description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+    description:
+      'CreationTimestamp is a timestamp representing the server time when this object was created.',
     priority: 0,
   },
 ];
@@ -88,6 +89,8 @@ function safeRow(def: ResourceDef, o: KObject, now: Date): unknown[] {
     return def.row(o, now);
   } catch {
     // A printer must never turn a malformed stored object into a 500.
-    return def.columns.map((c, i) => (i === 0 ? (o.metadata.name ?? '') : c.type === 'integer' ? 0 : '<unknown>'));
+    return def.columns.map((c, i) =>
+      i === 0 ? (o.metadata.name ?? '') : c.type === 'integer' ? 0 : '<unknown>',
+    );
   }
 }

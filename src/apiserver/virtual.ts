@@ -88,9 +88,21 @@ export class VirtualResources {
       methods: ['POST'],
       handle: (c) => this.tokenRequest(c),
     });
-    this.register('', 'pods', 'binding', { kind: 'Binding', methods: ['POST'], handle: (c) => this.binding(c) });
-    this.register('', 'pods', 'eviction', { kind: 'Eviction', methods: ['POST'], handle: (c) => this.eviction(c) });
-    this.register('', 'bindings', undefined, { kind: 'Binding', methods: ['POST'], handle: (c) => this.binding(c) });
+    this.register('', 'pods', 'binding', {
+      kind: 'Binding',
+      methods: ['POST'],
+      handle: (c) => this.binding(c),
+    });
+    this.register('', 'pods', 'eviction', {
+      kind: 'Eviction',
+      methods: ['POST'],
+      handle: (c) => this.eviction(c),
+    });
+    this.register('', 'bindings', undefined, {
+      kind: 'Binding',
+      methods: ['POST'],
+      handle: (c) => this.binding(c),
+    });
     this.register('', 'namespaces', 'finalize', {
       kind: 'Namespace',
       methods: ['PUT'],
@@ -159,7 +171,12 @@ export class VirtualResources {
     const nra = isObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined;
     if (typeof spec.user !== 'string' && !Array.isArray(spec.groups)) {
       throw invalid('SubjectAccessReview', 'authorization.k8s.io', '', [
-        { type: 'FieldValueInvalid', field: 'spec.user', value: '', detail: 'at least one of user or group must be specified' },
+        {
+          type: 'FieldValueInvalid',
+          field: 'spec.user',
+          value: '',
+          detail: 'at least one of user or group must be specified',
+        },
       ]);
     }
     const user: UserInfo = {
@@ -222,7 +239,11 @@ export class VirtualResources {
         metadata: { creationTimestamp: null },
         spec,
         status: user
-          ? { authenticated: true, user: userInfoJson(user), audiences: ['https://kubernetes.default.svc.cluster.local'] }
+          ? {
+              authenticated: true,
+              user: userInfoJson(user),
+              audiences: ['https://kubernetes.default.svc.cluster.local'],
+            }
           : { user: {} },
       },
     };
@@ -275,14 +296,20 @@ export class VirtualResources {
     const target = isObject(b.target) ? b.target : {};
     const node = typeof target.name === 'string' ? target.name : '';
     if (!node) {
-      throw invalid('Binding', '', podName, [{ type: 'FieldValueRequired', field: 'target.name', detail: '' }]);
+      throw invalid('Binding', '', podName, [
+        { type: 'FieldValueRequired', field: 'target.name', detail: '' },
+      ]);
     }
     const podsDef = this.rest.resource('', 'v1', 'pods')!;
     for (let attempt = 0; attempt < 8; attempt++) {
       const pod = await this.rest.get(podsDef, c.namespace, podName);
       const spec = (pod.spec ?? {}) as Record<string, unknown>;
       if (pod.metadata.deletionTimestamp) {
-        throw conflict({ group: '', resource: 'pods/binding' }, podName, `pod ${podName} is being deleted, cannot be assigned to a host`);
+        throw conflict(
+          { group: '', resource: 'pods/binding' },
+          podName,
+          `pod ${podName} is being deleted, cannot be assigned to a host`,
+        );
       }
       if (spec.nodeName) {
         throw conflict(
@@ -297,12 +324,21 @@ export class VirtualResources {
       const conds = Array.isArray(status.conditions) ? (status.conditions as Record<string, unknown>[]) : [];
       const now = this.rest.timestamp();
       const others = conds.filter((x) => x.type !== 'PodScheduled');
-      status.conditions = [...others, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now }];
+      status.conditions = [
+        ...others,
+        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+      ];
       try {
         await this.rest.bindPod(podsDef, c.namespace, pod, c.ctx);
         return { code: 201, body: successStatus() };
       } catch (e) {
-        if (e instanceof Error && 'reason' in e && (e as { reason: string }).reason === 'Conflict' && e.message.endsWith('try again')) continue;
+        if (
+          e instanceof Error &&
+          'reason' in e &&
+          (e as { reason: string }).reason === 'Conflict' &&
+          e.message.endsWith('try again')
+        )
+          continue;
         throw e;
       }
     }
@@ -322,7 +358,8 @@ export class VirtualResources {
         c.namespace,
         c.name!,
         {
-          gracePeriodSeconds: typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined,
+          gracePeriodSeconds:
+            typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined,
           propagationPolicy: typeof opts.propagationPolicy === 'string' ? opts.propagationPolicy : undefined,
         },
         c.ctx,

@@ -34,7 +34,12 @@ export class InProcessClient implements Client {
     return def.namespaced ? namespace || undefined : undefined;
   }
 
-  async get(res: ResourceRef, namespace: string | undefined, name: string, subresource?: string): Promise<KObject> {
+  async get(
+    res: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    subresource?: string,
+  ): Promise<KObject> {
     const def = this.def(res);
     if (subresource === 'scale') return this.rest.getScale(def, this.ns(def, namespace), name);
     return this.rest.get(def, this.ns(def, namespace), name);
@@ -45,7 +50,12 @@ export class InProcessClient implements Client {
     return this.rest.list(def, this.ns(def, namespace), opts);
   }
 
-  async create(res: ResourceRef, namespace: string | undefined, obj: KObject, opts: WriteOpts = {}): Promise<KObject> {
+  async create(
+    res: ResourceRef,
+    namespace: string | undefined,
+    obj: KObject,
+    opts: WriteOpts = {},
+  ): Promise<KObject> {
     const def = this.def(res);
     return this.rest.create(def, this.ns(def, namespace), structuredClone(obj), {
       fieldManager: opts.fieldManager ?? this.manager,
@@ -54,7 +64,12 @@ export class InProcessClient implements Client {
     });
   }
 
-  async update(res: ResourceRef, namespace: string | undefined, obj: KObject, opts: WriteOpts = {}): Promise<KObject> {
+  async update(
+    res: ResourceRef,
+    namespace: string | undefined,
+    obj: KObject,
+    opts: WriteOpts = {},
+  ): Promise<KObject> {
     const def = this.def(res);
     const name = obj.metadata.name;
     if (!name) throw new StatusError(400, 'BadRequest', 'name is required for update');

@@ -137,7 +137,9 @@ describe('WorkQueue', () => {
     const q = new WorkQueue(
       async (k) => {
         seen.push(k);
-        return k === 'again' && seen.filter((s) => s === 'again').length === 1 ? { requeueAfterMs: 50 } : undefined;
+        return k === 'again' && seen.filter((s) => s === 'again').length === 1
+          ? { requeueAfterMs: 50 }
+          : undefined;
       },
       { clock },
     );

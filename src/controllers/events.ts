@@ -81,7 +81,13 @@ export function createRecorder(client: Client, component: string, opts: Recorder
     }
   };
 
-  const record = async (obj: KObject, type: EventType, reason: string, message: string): Promise<void> => {
+  const record = async (
+    obj: KObject,
+    type: EventType,
+    reason: string,
+    message: string,
+    t: Date,
+  ): Promise<void> => {
     const ref = objectReference(obj);
     const namespace = obj.metadata.namespace || 'default';
     const key = [
@@ -96,7 +102,6 @@ export function createRecorder(client: Client, component: string, opts: Recorder
       reason,
       message,
     ].join('\u0000');
-    const t = now();
     const ts = stamp(t);
     const prev = seen.get(key);
     if (prev) {
@@ -139,11 +144,12 @@ export function createRecorder(client: Client, component: string, opts: Recorder
 
   return {
     event(obj, type, reason, message) {
+      const t = now(); // when it happened, not when the write gets its turn
       const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}/${obj.metadata.uid ?? ''}`;
       // Serialise per object so identical events aggregate instead of racing to create twins.
       const prev = chains.get(key) ?? Promise.resolve();
       const next = prev
-        .then(() => record(obj, type, reason, message))
+        .then(() => record(obj, type, reason, message, t))
         .catch((err: unknown) => {
           try {
             onError(err);

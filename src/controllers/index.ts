@@ -18,6 +18,8 @@ export interface Controllers {
 
 export interface ControllerOptions {
   clock?: Clock;
+  /** Longest wait before the namespace controller re-checks content still going away (default 2 s). */
+  namespacePollMs?: number;
 }
 
 export async function startControllers(
@@ -26,7 +28,10 @@ export async function startControllers(
   opts: ControllerOptions = {},
 ): Promise<Controllers> {
   const informers = new InformerFactory(client, { clock: opts.clock });
-  const namespaces = new NamespaceController(client, rest.resources, informers, { clock: opts.clock });
+  const namespaces = new NamespaceController(client, rest.resources, informers, {
+    clock: opts.clock,
+    maxRemainingPollMs: opts.namespacePollMs,
+  });
   const gc = new GarbageCollector(client, rest.resources, informers, {
     clock: opts.clock,
     recorder: createRecorder(client, 'garbage-collector-controller', { onError: () => undefined }),

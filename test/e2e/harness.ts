@@ -33,7 +33,8 @@ export function kubectlPath(version: string): string | undefined {
 }
 
 export const HAVE_KUBECTL = kubectlPath('1.33') !== undefined;
-export const SKIP_REASON = 'real kubectl (kubectl.1.27 … kubectl.1.33 beside the kubectl link) is not installed';
+export const SKIP_REASON =
+  'real kubectl (kubectl.1.27 … kubectl.1.33 beside the kubectl link) is not installed';
 
 export interface KubectlResult {
   code: number;
@@ -47,9 +48,15 @@ export interface RunningCluster {
   url: string;
   proc: ChildProcess;
   /** Runs kubectl (default 1.33) against this cluster. */
-  kubectl(args: string[], opts?: { version?: string; input?: string; env?: Record<string, string> }): Promise<KubectlResult>;
+  kubectl(
+    args: string[],
+    opts?: { version?: string; input?: string; env?: Record<string, string> },
+  ): Promise<KubectlResult>;
   /** Like kubectl() but throws unless the exit code is 0; returns stdout. */
-  k(args: string[], opts?: { version?: string; input?: string; env?: Record<string, string> }): Promise<string>;
+  k(
+    args: string[],
+    opts?: { version?: string; input?: string; env?: Record<string, string> },
+  ): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   output(): string;
 }
@@ -96,7 +103,11 @@ export async function startOrdinal(extraArgs: string[] = [], dataDir?: string): 
       const child = execFile(
         bin,
         ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args],
-        { env: { ...process.env, KUBECONFIG: kubeconfig, ...opts.env }, timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+        {
+          env: { ...process.env, KUBECONFIG: kubeconfig, ...opts.env },
+          timeout: 90_000,
+          maxBuffer: 64 * 1024 * 1024,
+        },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
           resolveRun({ code, stdout, stderr });
@@ -114,7 +125,8 @@ export async function startOrdinal(extraArgs: string[] = [], dataDir?: string): 
     kubectl,
     async k(args, opts) {
       const r = await kubectl(args, opts);
-      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+      if (r.code !== 0)
+        throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
       return r.stdout;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
@@ -137,7 +149,11 @@ export function readKubeconfig(c: RunningCluster): string {
 }
 
 /** Polls `fn` until it returns a truthy value or `ms` pass. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms = 30_000, every = 100): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  ms = 30_000,
+  every = 100,
+): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -147,7 +163,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ms
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`condition not met within ${ms} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }

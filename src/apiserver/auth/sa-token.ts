@@ -53,7 +53,10 @@ export class ServiceAccountTokens {
     };
     const header = b64url(JSON.stringify({ alg: 'ES256', kid: 'ordinal' }));
     const payload = b64url(JSON.stringify(claims));
-    const sig = sign('sha256', Buffer.from(`${header}.${payload}`), { key: this.key, dsaEncoding: 'ieee-p1363' });
+    const sig = sign('sha256', Buffer.from(`${header}.${payload}`), {
+      key: this.key,
+      dsaEncoding: 'ieee-p1363',
+    });
     return {
       token: `${header}.${payload}.${b64url(sig)}`,
       expiration: `${new Date(claims.exp * 1000).toISOString().slice(0, 19)}Z`,
@@ -66,7 +69,12 @@ export class ServiceAccountTokens {
     if (parts.length !== 3) return undefined;
     const [h, p, s] = parts as [string, string, string];
     try {
-      const ok = verify('sha256', Buffer.from(`${h}.${p}`), { key: this.pub, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
+      const ok = verify(
+        'sha256',
+        Buffer.from(`${h}.${p}`),
+        { key: this.pub, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(s, 'base64url'),
+      );
       if (!ok) return undefined;
       const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as TokenClaims;
       const t = Math.floor(now.getTime() / 1000);
