@@ -245,6 +245,7 @@ const META_MODELS = new Set([
 const GROUP_OVERRIDES: Record<string, string> = {
   V1TopologySelectorTerm: '',
   V1TopologySelectorLabelRequirement: '',
+  V1PodTemplateSpec: '',
 };
 
 /** Fields whose `string` values are resource.Quantity upstream. */

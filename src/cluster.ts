@@ -111,7 +111,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const client = new InProcessClient(rest);
   let controllers: Controllers | undefined;
-  if (opts.controllers !== false) controllers = await startControllers(client, rest);
+  if (opts.controllers !== false)
+    controllers = await startControllers(client, rest, { caPem: opts.pki.caCertPem });
   const compaction = startCompaction(store, opts.compactionIntervalMs ?? 5 * 60_000);
   let stopped = false;
   return {

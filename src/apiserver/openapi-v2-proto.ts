@@ -275,12 +275,9 @@ function anyOf(v: Json): Msg {
 
 /** The `x-*` keys of an object as NamedAny entries, in document order. */
 function extensions(o: JsonObj): Msg[] | undefined {
-  let out: Msg[] | undefined;
-  for (const [k, v] of Object.entries(o)) {
-    if (!k.startsWith('x-')) continue;
-    (out ??= []).push({ name: k, value: anyOf(v) });
-  }
-  return out;
+  const out: Msg[] = [];
+  for (const [k, v] of Object.entries(o)) if (k.startsWith('x-')) out.push({ name: k, value: anyOf(v) });
+  return out.length > 0 ? out : undefined;
 }
 
 /** Drops undefined members so protobufjs sees only the fields we set. */

@@ -104,11 +104,17 @@ export function handleOpenApi(
   };
 }
 
-/** Media types of the protobuf encoding of the v2 document (both spellings upstream accepts). */
+/**
+ * Media types of the protobuf encoding of the v2 document (both spellings upstream
+ * accepts). Responses always carry the dotted one, as upstream's: `@` is not a MIME
+ * token character, and client-go fails the request ("mime: unexpected content after
+ * media subtype") when it cannot parse the response Content-Type.
+ */
 const V2_PROTOBUF_TYPES = [
   'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
   'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
 ];
+const V2_PROTOBUF_RESPONSE_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
 /**
  * `/openapi/v2`: protobuf when the client asks for it (kubectl), JSON for
@@ -129,10 +135,9 @@ function openApiV2Response(accept: string | undefined): OpenApiResponse {
   if (wanted.length === 0) wanted.push({ type: JSON_TYPE, q: 1, i: 0 });
   const headers = (etag: string) => ({ ETag: etag, 'Cache-Control': 'no-cache, private', Vary: 'Accept' });
   for (const { type } of wanted) {
-    const pbType = V2_PROTOBUF_TYPES.find((t) => t === type);
-    if (pbType) {
+    if (V2_PROTOBUF_TYPES.includes(type)) {
       const { body, etag } = openapiV2().protobuf();
-      return { status: 200, contentType: pbType, body, headers: headers(etag) };
+      return { status: 200, contentType: V2_PROTOBUF_RESPONSE_TYPE, body, headers: headers(etag) };
     }
     if (type === JSON_TYPE || type === '*/*' || type === 'application/*') {
       const { body, etag } = openapiV2().json();

@@ -364,6 +364,7 @@ export class Rest {
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete meta.selfLink;
+    dropEmptyMetaCollections(meta);
     if (this.tracksGeneration(def)) meta.generation = 1;
     else delete meta.generation;
     if (def.hasStatus) obj.status = this.hooks.initialStatus(def, obj);
@@ -458,6 +459,7 @@ export class Rest {
       delete m.deletionGracePeriodSeconds;
     }
     delete m.selfLink;
+    dropEmptyMetaCollections(m);
     if (m.generateName === undefined && o.generateName !== undefined) m.generateName = o.generateName;
     if (!subresource) def.prepareForUpdate?.(next, current);
     def.defaults?.(next);
@@ -1012,5 +1014,19 @@ function decodeContinue(token: string): ContinueToken {
     throw badRequest(
       'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
     );
+  }
+}
+
+/**
+ * ObjectMeta's labels, annotations, finalizers and ownerReferences are `omitempty`:
+ * upstream never stores or returns them empty (e.g. after removing the last label).
+ */
+function dropEmptyMetaCollections(meta: ObjectMeta): void {
+  const m = meta as Record<string, unknown>;
+  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+    const v = m[key];
+    if (v === null || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0)) {
+      delete m[key];
+    }
   }
 }

@@ -63,7 +63,12 @@ export interface Client {
     patch: unknown,
     opts?: WriteOpts & { force?: boolean },
   ): Promise<KObject>;
-  delete(res: ResourceRef, namespace: string | undefined, name: string, opts?: DeleteOpts): Promise<KObject | undefined>;
+  delete(
+    res: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    opts?: DeleteOpts,
+  ): Promise<KObject | undefined>;
   watch(
     res: ResourceRef,
     namespace: string | undefined,

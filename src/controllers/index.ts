@@ -10,6 +10,7 @@ import type { Clock } from '../client/workqueue.js';
 import { createRecorder } from './events.js';
 import { GarbageCollector } from './gc.js';
 import { NamespaceController } from './namespace.js';
+import { startServiceAccountController } from './serviceaccount.js';
 
 export interface Controllers {
   /** Stops the controllers (in-flight passes finish) and their informers. */
@@ -20,6 +21,8 @@ export interface ControllerOptions {
   clock?: Clock;
   /** Longest wait before the namespace controller re-checks content still going away (default 2 s). */
   namespacePollMs?: number;
+  /** Cluster CA published as kube-root-ca.crt in every namespace. */
+  caPem?: string;
 }
 
 export async function startControllers(
@@ -39,11 +42,13 @@ export async function startControllers(
   namespaces.start();
   gc.start();
   informers.start();
+  const serviceAccounts = await startServiceAccountController(client, { caPem: opts.caPem });
   let stopped = false;
   return {
     async stop() {
       if (stopped) return;
       stopped = true;
+      serviceAccounts.stop();
       // Queues stop taking work first; stopping informers releases passes still waiting for a first sync.
       const queues = Promise.all([namespaces.stop(), gc.stop()]);
       await Promise.all([queues, informers.stop()]);

@@ -11,7 +11,7 @@
  * and writes go through the Client. Condition bookkeeping is pure
  * (`namespaceConditions`, `mergeConditions`).
  */
-import { isConflict, isNotFound, StatusError } from '../api/errors.js';
+import { isConflict, isNotFound } from '../api/errors.js';
 import { isObject, type KObject } from '../api/types.js';
 import type { InformerFactory } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/interface.js';
@@ -150,9 +150,7 @@ export interface NamespaceControllerOptions {
 
 /** Kinds whose objects live in namespaces and can be listed and deleted (virtual create-only kinds excluded). */
 export function deletableNamespacedKinds(resources: ResourceDef[]): ResourceDef[] {
-  return resources.filter(
-    (d) => d.namespaced && d.verbs.includes('list') && d.verbs.includes('delete') && !d.plural.includes('/'),
-  );
+  return resources.filter((d) => d.namespaced && d.verbs.includes('list') && d.verbs.includes('delete'));
 }
 
 function refOf(d: ResourceDef): ResourceRef {
@@ -245,11 +243,8 @@ export class NamespaceController {
     if (ns.metadata.uid !== uid) return undefined;
 
     if (report.deleteErrors.length > 0) {
-      throw new StatusError(
-        500,
-        'InternalError',
-        `failed to delete all content in namespace ${name}: ${report.deleteErrors.join('; ')}`,
-      );
+      // Retried with backoff; the condition above tells the user what is wrong.
+      throw new Error(`failed to delete all content in namespace ${name}: ${report.deleteErrors.join('; ')}`);
     }
     const remaining = [...report.remaining.values()].reduce((a, b) => a + b, 0);
     if (remaining > 0) {

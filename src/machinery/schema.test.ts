@@ -295,7 +295,7 @@ describe('documents', () => {
     expect(stale?.status).toBe(301);
     expect(stale?.headers?.Location).toBe(`/openapi/v3/apis/apps/v1?hash=${hash}`);
     expect(handleOpenApi('/openapi/v3/apis/batch/v1', new URLSearchParams())?.status).toBe(404);
-    expect(handleOpenApi('/openapi/v2', new URLSearchParams())?.status).toBe(404);
+    expect(handleOpenApi('/openapi/v2', new URLSearchParams(), 'application/json')?.status).toBe(200);
     expect(
       handleOpenApi(
         '/openapi/v3/api/v1',
