@@ -768,9 +768,7 @@ export class Rest {
           },
         ]);
       }
-      if (params.gracePeriodSeconds !== undefined && params.gracePeriodSeconds < 0) {
-        params.gracePeriodSeconds = 0;
-      }
+
       const next = structuredClone(obj);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);
@@ -784,7 +782,9 @@ export class Rest {
         finalizers.delete('foregroundDeletion');
       }
       // Graceful deletion (pods): the object stays until the grace period is over.
-      const grace = this.hooks.gracePeriod(def, obj, params.gracePeriodSeconds);
+      // Negative grace periods mean "now", as upstream.
+      const requested = params.gracePeriodSeconds === undefined ? undefined : Math.max(0, params.gracePeriodSeconds);
+      const grace = this.hooks.gracePeriod(def, obj, requested);
       const alreadyDeleting = m.deletionTimestamp !== undefined;
       const hasOwnerDependents = addFinalizer !== undefined;
       if (hasOwnerDependents) {

@@ -397,7 +397,11 @@ export class ApiServer {
     if (ctx.warnings?.length) {
       res.setHeader(
         'Warning',
-        ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        // Header values travel as bytes: send UTF-8 (as Go's net/http does) rather than
+        // letting Node reject non-Latin-1 text (e.g. an unknown field's name) with a 500.
+        ctx.warnings.map((w) =>
+          Buffer.from(`299 - ${JSON.stringify(w.replace(/\u007f/g, ''))}`, 'utf8').toString('latin1'),
+        ),
       );
     }
     sendJson(res, code, body);

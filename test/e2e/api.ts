@@ -25,7 +25,8 @@ export function credentials(c: RunningCluster): Credentials {
   const doc = parse(readKubeconfig(c)) as KubeconfigDoc;
   const cluster = doc.clusters?.[0]?.cluster;
   const user = doc.users?.[0]?.user;
-  if (!cluster?.server || !cluster['certificate-authority-data']) throw new Error('kubeconfig has no cluster');
+  if (!cluster?.server || !cluster['certificate-authority-data'])
+    throw new Error('kubeconfig has no cluster');
   const u = new URL(cluster.server);
   const b64 = (s: string | undefined): Buffer | undefined => (s ? Buffer.from(s, 'base64') : undefined);
   return {
@@ -59,7 +60,12 @@ export interface ApiClient {
   request(
     method: string,
     path: string,
-    opts?: { body?: string | Buffer; contentType?: string; headers?: Record<string, string>; timeoutMs?: number },
+    opts?: {
+      body?: string | Buffer;
+      contentType?: string;
+      headers?: Record<string, string>;
+      timeoutMs?: number;
+    },
   ): Promise<ApiResponse>;
   /** JSON request helper: serialises `body`, parses the answer. */
   json<T = Record<string, unknown>>(
@@ -93,21 +99,18 @@ export function apiClient(c: RunningCluster, opts: { auth?: boolean; token?: str
         if (ro.contentType !== undefined) headers['content-type'] = ro.contentType;
         headers['content-length'] = Buffer.byteLength(ro.body);
       }
-      const req = request(
-        { host: creds.host, port: creds.port, method, path, agent, headers },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
+      const req = request({ host: creds.host, port: creds.port, method, path, agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      });
       req.setTimeout(ro.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout: ${method} ${path}`)));
       req.on('error', reject);
       if (ro.body !== undefined) req.end(ro.body);

@@ -130,7 +130,7 @@ export async function startOrdinal(extraArgs: string[] = [], dataDir?: string): 
       return r.stdout;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
       proc.kill(signal);
       const code = await exited;

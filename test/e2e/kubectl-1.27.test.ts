@@ -5,13 +5,23 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, HAVE_KUBECTL, kubectlPath, type RunningCluster, SKIP_REASON, startOrdinal } from './harness.js';
+import {
+  cleanup,
+  HAVE_KUBECTL,
+  kubectlPath,
+  type RunningCluster,
+  SKIP_REASON,
+  startOrdinal,
+} from './harness.js';
 
 const HAVE_127 = HAVE_KUBECTL && kubectlPath('1.27') !== undefined;
 const V = { version: '1.27' };
 
 function header(out: string): string {
-  return (out.split('\n')[0] ?? '').trim().split(/\s{2,}/).join(' ');
+  return (out.split('\n')[0] ?? '')
+    .trim()
+    .split(/\s{2,}/)
+    .join(' ');
 }
 
 describe.skipIf(!HAVE_127)(`kubectl 1.27 against ordinal up${HAVE_127 ? '' : ` (${SKIP_REASON})`}`, () => {
@@ -73,13 +83,24 @@ describe.skipIf(!HAVE_127)(`kubectl 1.27 against ordinal up${HAVE_127 ? '' : ` (
     expect(await k(['-n', 'o2', 'patch', 'configmap', 'cfg', '-p', '{"data":{"b":"2"}}'])).toBe(
       'configmap/cfg patched\n',
     );
-    expect(await k(['-n', 'o2', 'patch', 'configmap', 'cfg', '--type=merge', '-p', '{"data":{"a":null}}'])).toBe(
-      'configmap/cfg patched\n',
-    );
     expect(
-      await k(['-n', 'o2', 'patch', 'configmap', 'cfg', '--type=json', '-p', '[{"op":"add","path":"/data/c","value":"3"}]']),
+      await k(['-n', 'o2', 'patch', 'configmap', 'cfg', '--type=merge', '-p', '{"data":{"a":null}}']),
     ).toBe('configmap/cfg patched\n');
-    expect(await k(['-n', 'o2', 'get', 'configmap', 'cfg', '-o', 'jsonpath={.data}'])).toBe('{"b":"2","c":"3"}');
+    expect(
+      await k([
+        '-n',
+        'o2',
+        'patch',
+        'configmap',
+        'cfg',
+        '--type=json',
+        '-p',
+        '[{"op":"add","path":"/data/c","value":"3"}]',
+      ]),
+    ).toBe('configmap/cfg patched\n');
+    expect(await k(['-n', 'o2', 'get', 'configmap', 'cfg', '-o', 'jsonpath={.data}'])).toBe(
+      '{"b":"2","c":"3"}',
+    );
   });
 
   // Without --validate=false: kubectl 1.27 downloads /openapi/v2 (protobuf) to validate.

@@ -4,17 +4,29 @@
  * ECDSA P-256 (fast) and kept as PEM files in a directory; later starts reuse
  * them, re-issuing only leaf certificates that expire soon or lack a SAN.
  */
-import { randomBytes, webcrypto } from 'node:crypto';
+import { X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import type * as X509Lib from '@peculiar/x509';
 
+/**
+ * @peculiar/x509 (and its ASN.1 stack) costs ~100 ms to load, so it is loaded only
+ * when a certificate has to be generated; reading an existing PKI uses node:crypto.
+ */
 type CryptoKey = webcrypto.CryptoKey;
 const crypto = webcrypto;
-// @peculiar/x509 types its provider as the DOM Crypto; Node's webcrypto implements it.
-x509.cryptoProvider.set(
-  crypto as unknown as Parameters<typeof x509.X509CertificateGenerator.create>[1] & object,
-);
+let x509Lib: typeof X509Lib | undefined;
+async function loadX509(): Promise<typeof X509Lib> {
+  if (!x509Lib) {
+    const lib = await import('@peculiar/x509');
+    // @peculiar/x509 types its provider as the DOM Crypto; Node's webcrypto implements it.
+    lib.cryptoProvider.set(
+      crypto as unknown as Parameters<typeof lib.X509CertificateGenerator.create>[1] & object,
+    );
+    x509Lib = lib;
+  }
+  return x509Lib;
+}
 
 const EC_KEY: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const EC_SIGN: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
@@ -99,27 +111,35 @@ export async function ensurePki(dir: string, opts: EnsurePkiOptions = {}): Promi
     ]);
   const sans = uniq([...DEFAULT_SERVING_SANS, ...(opts.extraSans ?? [])]);
 
-  let ca: CaMaterial;
+  let loaded: CaMaterial | undefined;
   let fresh = false;
-  if (caCertPem && caKeyPem) {
-    ca = await loadCa(caCertPem, caKeyPem);
-  } else {
-    ca = await createCa(now());
+  if (!caCertPem || !caKeyPem) {
+    loaded = await createCa(now());
     fresh = true;
-    await writePem(dir, FILES.caCert, ca.certPem, 0o644);
-    await writePem(dir, FILES.caKey, ca.keyPem, 0o600);
+    await writePem(dir, FILES.caCert, loaded.certPem, 0o644);
+    await writePem(dir, FILES.caKey, loaded.keyPem, 0o600);
   }
+  // Parsing the CA for signing is only needed when a leaf must be (re)issued.
+  const getCa = async (): Promise<CaMaterial> => {
+    loaded ??= await loadCa(caCertPem!, caKeyPem!);
+    return loaded;
+  };
 
   let server = { certPem: serverCertPem ?? '', keyPem: serverKeyPem ?? '' };
   if (fresh || !serverCertPem || !serverKeyPem || needsRenewal(serverCertPem, now(), sans)) {
-    server = await issueCert(ca, { commonName: 'ordinal-apiserver', sans, usage: 'server', now: now() });
+    server = await issueCert(await getCa(), {
+      commonName: 'ordinal-apiserver',
+      sans,
+      usage: 'server',
+      now: now(),
+    });
     await writePem(dir, FILES.serverKey, server.keyPem, 0o600);
     await writePem(dir, FILES.serverCert, server.certPem, 0o644);
   }
 
   let admin = { certPem: adminCertPem ?? '', keyPem: adminKeyPem ?? '' };
   if (fresh || !adminCertPem || !adminKeyPem || needsRenewal(adminCertPem, now(), [])) {
-    admin = await issueCert(ca, {
+    admin = await issueCert(await getCa(), {
       commonName: ADMIN_USER,
       organizations: [ADMIN_GROUP],
       usage: 'client',
@@ -136,8 +156,8 @@ export async function ensurePki(dir: string, opts: EnsurePkiOptions = {}): Promi
   }
 
   return {
-    caCertPem: ca.certPem,
-    caKeyPem: ca.keyPem,
+    caCertPem: caCertPem ?? loaded!.certPem,
+    caKeyPem: caKeyPem ?? loaded!.keyPem,
     serverCertPem: server.certPem,
     serverKeyPem: server.keyPem,
     adminCertPem: admin.certPem,
@@ -183,13 +203,14 @@ export async function issueServingCert(
 // ---------------------------------------------------------------------------
 
 interface CaMaterial {
-  cert: x509.X509Certificate;
+  cert: X509Lib.X509Certificate;
   certPem: string;
   keyPem: string;
   privateKey: CryptoKey;
 }
 
 async function createCa(now: Date): Promise<CaMaterial> {
+  const x509 = await loadX509();
   const keys = await crypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -216,6 +237,7 @@ async function createCa(now: Date): Promise<CaMaterial> {
 }
 
 async function loadCa(certPem: string, keyPem: string): Promise<CaMaterial> {
+  const x509 = await loadX509();
   const cert = new x509.X509Certificate(certPem);
   const der = pemToDer(keyPem, 'PRIVATE KEY');
   const privateKey = await crypto.subtle.importKey('pkcs8', der, EC_KEY, true, ['sign']);
@@ -232,10 +254,11 @@ interface IssueParams {
 }
 
 async function issueCert(ca: CaMaterial, p: IssueParams): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const keys = await crypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);
-  const subject: x509.JsonName = [{ CN: [p.commonName] }];
+  const subject: X509Lib.JsonName = [{ CN: [p.commonName] }];
   for (const o of p.organizations ?? []) subject.push({ O: [o] });
-  const extensions: x509.Extension[] = [
+  const extensions: X509Lib.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(
       x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
@@ -271,16 +294,11 @@ async function issueCert(ca: CaMaterial, p: IssueParams): Promise<{ certPem: str
 
 /** True when the certificate expires within RENEW_BEFORE or lacks one of `sans`. */
 function needsRenewal(certPem: string, now: Date, sans: string[]): boolean {
-  const cert = new x509.X509Certificate(certPem);
-  if (cert.notAfter.getTime() - now.getTime() < RENEW_BEFORE) return true;
-  if (!sans.length) return false;
-  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const have = new Set((ext?.names.toJSON() ?? []).map((n) => normalizeSan(n.value)));
-  return sans.some((s) => !have.has(normalizeSan(s)));
-}
-
-function normalizeSan(v: string): string {
-  return v.toLowerCase();
+  const cert = new NodeX509(certPem);
+  if (new Date(cert.validTo).getTime() - now.getTime() < RENEW_BEFORE) return true;
+  return sans.some((san) =>
+    isIp(san) ? cert.checkIP(san) === undefined : cert.checkHost(san) === undefined,
+  );
 }
 
 function isIp(v: string): boolean {
