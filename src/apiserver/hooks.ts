@@ -11,10 +11,11 @@ import { jsonMergePatch } from '../machinery/merge-patch.js';
 import { schemaFor, unknownFields } from '../machinery/schema.js';
 import { parseFieldSelector, parseLabelSelector } from '../machinery/selectors.js';
 import { strategicMergePatch } from '../machinery/strategic-merge-patch.js';
-import { ANY } from '../machinery/type-schema.js';
+import { ANY, type TypeSchema } from '../machinery/type-schema.js';
 import type { GroupVersionKind, ResourceDef } from '../registry/types.js';
 import { validateObjectMeta } from '../registry/validation.js';
-import type { PatchKind, RequestContext } from './rest.js';
+import type { PatchKind, RequestContext, Rest } from './rest.js';
+import { allocateServiceAddresses, keepServiceAddresses } from './service-alloc.js';
 
 export interface Hooks {
   compileSelectors(def: ResourceDef, label?: string, field?: string): (obj: KObject) => boolean;
@@ -49,6 +50,10 @@ export interface Hooks {
   ): KObject;
   toScale(def: ResourceDef, obj: KObject): KObject;
   unknownFields(def: ResourceDef, obj: KObject): string[];
+  /** The first value whose JSON type cannot decode into the schema (e.g. an array for a map). */
+  typeMismatch(def: ResourceDef, obj: KObject): TypeMismatch | undefined;
+  /** Assigns cluster-allocated values on create (Service clusterIP and nodePorts). */
+  allocate(def: ResourceDef, obj: KObject, rest: Rest): Promise<void>;
   validateMeta(def: ResourceDef, obj: KObject): import('../api/errors.js').FieldError[];
 }
 
@@ -101,7 +106,9 @@ export const defaultHooks: Hooks = {
     return {};
   },
   prepareForCreate() {},
-  prepareForUpdate() {},
+  prepareForUpdate(def, next, current, subresource) {
+    if (!subresource && def.group === '' && def.plural === 'services') keepServiceAddresses(next, current);
+  },
   prepareForDelete(def, obj) {
     if (def.group === '' && def.plural === 'namespaces') {
       obj.status = { ...(isObject(obj.status) ? obj.status : {}), phase: 'Terminating' };
@@ -190,6 +197,15 @@ export const defaultHooks: Hooks = {
     if (!schema) return [];
     return unknownFields(obj, schema);
   },
+  typeMismatch(def, obj) {
+    const schema = schemaFor(def.group, def.version, def.kind);
+    if (!schema) return undefined;
+    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = obj;
+    return findTypeMismatch(rest, schema, '');
+  },
+  async allocate(def, obj, rest) {
+    if (def.group === '' && def.plural === 'services') await allocateServiceAddresses(def, obj, rest);
+  },
   validateMeta(def, obj) {
     return validateObjectMeta(obj.metadata, { namespaced: def.namespaced });
   },
@@ -220,4 +236,56 @@ function selectorString(sel: Record<string, unknown>): string {
     }
   }
   return parts.join(',');
+}
+
+export interface TypeMismatch {
+  path: string;
+  got: string;
+  want: string;
+}
+
+function jsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v;
+}
+
+/** Depth-first search for a value whose JSON type the schema cannot take. Null is always fine. */
+export function findTypeMismatch(v: unknown, schema: TypeSchema, path: string): TypeMismatch | undefined {
+  if (v === null || v === undefined) return undefined;
+  const isObj = isObject(v);
+  switch (schema.type) {
+    case 'object': {
+      if (!isObj) return { path, got: jsonType(v), want: 'struct' };
+      for (const [k, child] of Object.entries(v)) {
+        const f: unknown = schema.fields?.[k];
+        if (typeof f !== 'object' || f === null) continue;
+        const m = findTypeMismatch(child, f as TypeSchema, path ? `${path}.${k}` : k);
+        if (m) return m;
+      }
+      return undefined;
+    }
+    case 'map': {
+      if (!isObj) return { path, got: jsonType(v), want: 'map[string]' };
+      if (!schema.elem) return undefined;
+      for (const [k, child] of Object.entries(v)) {
+        const m = findTypeMismatch(child, schema.elem, `${path}.${k}`);
+        if (m) return m;
+      }
+      return undefined;
+    }
+    case 'list': {
+      if (!Array.isArray(v)) return { path, got: jsonType(v), want: '[]' };
+      if (!schema.elem) return undefined;
+      for (let i = 0; i < v.length; i++) {
+        const m = findTypeMismatch(v[i], schema.elem, `${path}[${i}]`);
+        if (m) return m;
+      }
+      return undefined;
+    }
+    case 'scalar':
+      return isObj || Array.isArray(v) ? { path, got: jsonType(v), want: 'string' } : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -141,7 +141,7 @@ function convertOperation(op: JsonObj): JsonObj {
     if (schema) p.schema = convertSchema(schema);
     params.push(p);
   }
-  params.push(...convertParameters(op.parameters));
+  for (const it of convertParameters(op.parameters)) params.push(it);
   const responses: JsonObj = {};
   if (isObj(op.responses)) {
     for (const [code, r] of Object.entries(op.responses)) {

@@ -369,6 +369,7 @@ export class Rest {
     else delete meta.generation;
     if (def.hasStatus) obj.status = this.hooks.initialStatus(def, obj);
     this.hooks.prepareForCreate(def, obj);
+    if (!ctx.dryRun) await this.hooks.allocate(def, obj, this);
     def.defaults?.(obj);
     this.validate(def, obj);
     this.hooks.trackManagedFields(def, undefined, obj, ctx, undefined, this.timestamp());
@@ -783,7 +784,8 @@ export class Rest {
       }
       // Graceful deletion (pods): the object stays until the grace period is over.
       // Negative grace periods mean "now", as upstream.
-      const requested = params.gracePeriodSeconds === undefined ? undefined : Math.max(0, params.gracePeriodSeconds);
+      const requested =
+        params.gracePeriodSeconds === undefined ? undefined : Math.max(0, params.gracePeriodSeconds);
       const grace = this.hooks.gracePeriod(def, obj, requested);
       const alreadyDeleting = m.deletionTimestamp !== undefined;
       const hasOwnerDependents = addFinalizer !== undefined;
@@ -909,6 +911,15 @@ export class Rest {
       );
     }
     const meta = obj.metadata as ObjectMeta;
+    for (const key of ['name', 'generateName', 'namespace', 'resourceVersion', 'uid'] as const) {
+      const v: unknown = meta[key];
+      if (v !== undefined && v !== null && typeof v !== 'string') {
+        const got = Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v;
+        throw badRequest(
+          `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal ${got} into Go struct field ObjectMeta.metadata.${key} of type string`,
+        );
+      }
+    }
     if (def.namespaced) {
       if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== ns) {
         throw badRequest(
@@ -923,6 +934,13 @@ export class Rest {
   }
 
   private checkUnknownFields(def: ResourceDef, obj: KObject, ctx: RequestContext): void {
+    // Values of the wrong JSON type never decode upstream, whatever fieldValidation says.
+    const wrong = this.hooks.typeMismatch(def, obj);
+    if (wrong) {
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal ${wrong.got} into Go struct field ${def.kind}.${wrong.path} of type ${wrong.want}`,
+      );
+    }
     const mode = ctx.fieldValidation ?? 'Warn';
     if (mode === 'Ignore') return;
     const unknown = this.hooks.unknownFields(def, obj);

@@ -1221,7 +1221,8 @@ export function validateManagedFields(entries: unknown, field = 'metadata.manage
         detail: 'must be `FieldsV1`',
       });
     }
-    if (typeof e.manager === 'string') errs.push(...validateFieldManager(e.manager, `${at}.manager`));
+    if (typeof e.manager === 'string')
+      for (const it of validateFieldManager(e.manager, `${at}.manager`)) errs.push(it);
     if (typeof e.subresource === 'string' && e.subresource.length > MAX_SUBRESOURCE_NAME_LENGTH) {
       errs.push({
         type: 'FieldValueTooLong',

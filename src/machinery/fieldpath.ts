@@ -122,7 +122,7 @@ export function setPaths(s: FieldSet, prefix: FieldPath = []): PathElement[][] {
   const out: PathElement[][] = [];
   for (const m of sortElements([...s.members])) out.push([...prefix, m]);
   for (const pe of sortElements([...s.children.keys()])) {
-    out.push(...setPaths(s.children.get(pe) as FieldSet, [...prefix, pe]));
+    for (const it of setPaths(s.children.get(pe) as FieldSet, [...prefix, pe])) out.push(it);
   }
   return out;
 }

@@ -217,9 +217,9 @@ export function validateLabels(labels: unknown, path: string): FieldError[] {
   if (!isRecord(labels)) return [invalidField(path, labels, 'must be a map of strings')];
   const errs: FieldError[] = [];
   for (const [k, v] of Object.entries(labels)) {
-    errs.push(...eachInvalid(path, k, isQualifiedName(k)));
+    for (const it of eachInvalid(path, k, isQualifiedName(k))) errs.push(it);
     if (typeof v !== 'string') errs.push(invalidField(path, v, 'must be a string'));
-    else errs.push(...eachInvalid(path, v, isValidLabelValue(v)));
+    else for (const it of eachInvalid(path, v, isValidLabelValue(v))) errs.push(it);
   }
   return errs;
 }
@@ -230,7 +230,7 @@ export function validateAnnotations(annotations: unknown, path: string): FieldEr
   const errs: FieldError[] = [];
   let total = 0;
   for (const [k, v] of Object.entries(annotations)) {
-    errs.push(...eachInvalid(path, k, isQualifiedName(k.toLowerCase())));
+    for (const it of eachInvalid(path, k, isQualifiedName(k.toLowerCase()))) errs.push(it);
     if (typeof v !== 'string') errs.push(invalidField(path, v, 'must be a string'));
     total += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
   }
@@ -264,21 +264,23 @@ export function validateObjectMeta(
   if (!m.name) {
     if (!m.generateName) errs.push(required(`${path}.name`, 'name or generateName is required'));
   } else {
-    errs.push(...eachInvalid(`${path}.name`, m.name, nameFn(m.name)));
+    for (const it of eachInvalid(`${path}.name`, m.name, nameFn(m.name))) errs.push(it);
   }
   if (opts.namespaced) {
     if (!m.namespace) errs.push(required(`${path}.namespace`));
-    else errs.push(...eachInvalid(`${path}.namespace`, m.namespace, isDNS1123Label(m.namespace)));
+    else
+      for (const it of eachInvalid(`${path}.namespace`, m.namespace, isDNS1123Label(m.namespace)))
+        errs.push(it);
   } else if (m.namespace) {
     errs.push(forbiddenField(`${path}.namespace`, 'not allowed on this type'));
   }
   if (m.generation !== undefined && m.generation < 0) {
     errs.push(invalidField(`${path}.generation`, m.generation, 'must be greater than or equal to 0'));
   }
-  errs.push(...validateLabels(m.labels, `${path}.labels`));
-  errs.push(...validateAnnotations(m.annotations, `${path}.annotations`));
-  errs.push(...validateFinalizers(m.finalizers, `${path}.finalizers`));
-  errs.push(...validateOwnerReferences(m.ownerReferences, `${path}.ownerReferences`));
+  for (const it of validateLabels(m.labels, `${path}.labels`)) errs.push(it);
+  for (const it of validateAnnotations(m.annotations, `${path}.annotations`)) errs.push(it);
+  for (const it of validateFinalizers(m.finalizers, `${path}.finalizers`)) errs.push(it);
+  for (const it of validateOwnerReferences(m.ownerReferences, `${path}.ownerReferences`)) errs.push(it);
   return errs;
 }
 
@@ -287,7 +289,7 @@ function validateFinalizers(finalizers: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   finalizers.forEach((f, i) => {
     if (typeof f !== 'string') errs.push(invalidField(`${path}[${i}]`, f, 'must be a string'));
-    else errs.push(...eachInvalid(`${path}[${i}]`, f, isQualifiedName(f)));
+    else for (const it of eachInvalid(`${path}[${i}]`, f, isQualifiedName(f))) errs.push(it);
   });
   return errs;
 }
@@ -328,17 +330,22 @@ export function validateObjectMetaUpdate(
   const m: ObjectMeta = meta ?? {};
   const o: ObjectMeta = oldMeta ?? {};
   const errs: FieldError[] = [];
-  errs.push(...validateImmutableField(m.name, o.name, `${path}.name`));
-  errs.push(...validateImmutableField(m.namespace, o.namespace, `${path}.namespace`));
-  errs.push(...validateImmutableField(m.uid, o.uid, `${path}.uid`));
-  errs.push(...validateImmutableField(m.creationTimestamp, o.creationTimestamp, `${path}.creationTimestamp`));
+  for (const it of validateImmutableField(m.name, o.name, `${path}.name`)) errs.push(it);
+  for (const it of validateImmutableField(m.namespace, o.namespace, `${path}.namespace`)) errs.push(it);
+  for (const it of validateImmutableField(m.uid, o.uid, `${path}.uid`)) errs.push(it);
+  for (const it of validateImmutableField(
+    m.creationTimestamp,
+    o.creationTimestamp,
+    `${path}.creationTimestamp`,
+  ))
+    errs.push(it);
   if (m.generation !== undefined && o.generation !== undefined && m.generation < o.generation) {
     errs.push(invalidField(`${path}.generation`, m.generation, 'must not be decremented'));
   }
-  errs.push(...validateLabels(m.labels, `${path}.labels`));
-  errs.push(...validateAnnotations(m.annotations, `${path}.annotations`));
-  errs.push(...validateFinalizers(m.finalizers, `${path}.finalizers`));
-  errs.push(...validateOwnerReferences(m.ownerReferences, `${path}.ownerReferences`));
+  for (const it of validateLabels(m.labels, `${path}.labels`)) errs.push(it);
+  for (const it of validateAnnotations(m.annotations, `${path}.annotations`)) errs.push(it);
+  for (const it of validateFinalizers(m.finalizers, `${path}.finalizers`)) errs.push(it);
+  for (const it of validateOwnerReferences(m.ownerReferences, `${path}.ownerReferences`)) errs.push(it);
   return errs;
 }
 
@@ -374,12 +381,12 @@ export function validateLabelSelector(sel: LabelSelector | undefined, path: stri
       default:
         errs.push(invalidField(`${p}.operator`, req.operator, 'not a valid selector operator'));
     }
-    errs.push(...eachInvalid(`${p}.key`, req.key, isQualifiedName(req.key ?? '')));
+    for (const it of eachInvalid(`${p}.key`, req.key, isQualifiedName(req.key ?? ''))) errs.push(it);
     values.forEach((v, j) => {
-      errs.push(...eachInvalid(`${p}.values[${j}]`, v, isValidLabelValue(v)));
+      for (const it of eachInvalid(`${p}.values[${j}]`, v, isValidLabelValue(v))) errs.push(it);
     });
   });
-  errs.push(...validateLabels(sel.matchLabels, `${path}.matchLabels`));
+  for (const it of validateLabels(sel.matchLabels, `${path}.matchLabels`)) errs.push(it);
   return errs;
 }
 
@@ -464,7 +471,7 @@ export function validateResourceList(list: unknown, path: string): FieldError[] 
   const errs: FieldError[] = [];
   for (const [name, q] of Object.entries(list)) {
     const p = `${path}[${name}]`;
-    errs.push(...eachInvalid(p, name, isQualifiedName(name)));
+    for (const it of eachInvalid(p, name, isQualifiedName(name))) errs.push(it);
     const v = parseQuantity(q);
     if (v === null) {
       errs.push(invalidField(p, q, `quantities must match the regular expression '${QUANTITY_REGEX_TEXT}'`));
@@ -529,9 +536,9 @@ export function validatePodTemplateSpec(tpl: unknown, path: string, opts: PodSpe
   if (!isRecord(tpl)) return [required(path)];
   const meta = isRecord(tpl.metadata) ? tpl.metadata : {};
   const errs: FieldError[] = [];
-  errs.push(...validateLabels(meta.labels, `${path}.labels`));
-  errs.push(...validateAnnotations(meta.annotations, `${path}.annotations`));
-  errs.push(...validatePodSpec(tpl.spec, `${path}.spec`, opts));
+  for (const it of validateLabels(meta.labels, `${path}.labels`)) errs.push(it);
+  for (const it of validateAnnotations(meta.annotations, `${path}.annotations`)) errs.push(it);
+  for (const it of validatePodSpec(tpl.spec, `${path}.spec`, opts)) errs.push(it);
   return errs;
 }
 
@@ -551,7 +558,7 @@ export function validatePodSpec(spec: unknown, path: string, opts: PodSpecOption
     const name = v.name;
     if (typeof name !== 'string' || name === '') errs.push(required(`${p}.name`));
     else {
-      errs.push(...eachInvalid(`${p}.name`, name, isDNS1123Label(name)));
+      for (const it of eachInvalid(`${p}.name`, name, isDNS1123Label(name))) errs.push(it);
       if (volumeNames.has(name)) errs.push(duplicate(`${p}.name`, name));
       volumeNames.add(name);
     }
@@ -564,10 +571,10 @@ export function validatePodSpec(spec: unknown, path: string, opts: PodSpecOption
     if (isRecord(pvc) && !pvc.claimName) errs.push(required(`${p}.persistentVolumeClaim.claimName`));
     const cm = v.configMap;
     if (isRecord(cm) && cm.defaultMode !== undefined)
-      errs.push(...validateFileMode(cm.defaultMode, `${p}.configMap.defaultMode`));
+      for (const it of validateFileMode(cm.defaultMode, `${p}.configMap.defaultMode`)) errs.push(it);
     const secret = v.secret;
     if (isRecord(secret) && secret.defaultMode !== undefined) {
-      errs.push(...validateFileMode(secret.defaultMode, `${p}.secret.defaultMode`));
+      for (const it of validateFileMode(secret.defaultMode, `${p}.secret.defaultMode`)) errs.push(it);
     }
     const hostPath = v.hostPath;
     if (isRecord(hostPath) && !hostPath.path) errs.push(required(`${p}.hostPath.path`));
@@ -581,10 +588,12 @@ export function validatePodSpec(spec: unknown, path: string, opts: PodSpecOption
   const containerNames = new Set<string>();
   if (containers.length === 0) errs.push(required(`${path}.containers`));
   initContainers.forEach((c, i) => {
-    errs.push(...validateContainer(c, `${path}.initContainers[${i}]`, containerNames, mountable, true));
+    for (const it of validateContainer(c, `${path}.initContainers[${i}]`, containerNames, mountable, true))
+      errs.push(it);
   });
   containers.forEach((c, i) => {
-    errs.push(...validateContainer(c, `${path}.containers[${i}]`, containerNames, mountable, false));
+    for (const it of validateContainer(c, `${path}.containers[${i}]`, containerNames, mountable, false))
+      errs.push(it);
   });
 
   // Pod-level fields.
@@ -610,22 +619,23 @@ export function validatePodSpec(spec: unknown, path: string, opts: PodSpecOption
       errs.push(invalidField(`${path}.activeDeadlineSeconds`, a, inclusiveRangeError(1, 2147483647)));
     }
   }
-  errs.push(...validateLabels(spec.nodeSelector, `${path}.nodeSelector`));
+  for (const it of validateLabels(spec.nodeSelector, `${path}.nodeSelector`)) errs.push(it);
   for (const f of ['serviceAccountName', 'nodeName'] as const) {
     const v = spec[f];
     if (typeof v === 'string' && v !== '')
-      errs.push(...eachInvalid(`${path}.${f}`, v, isDNS1123Subdomain(v)));
+      for (const it of eachInvalid(`${path}.${f}`, v, isDNS1123Subdomain(v))) errs.push(it);
   }
   for (const f of ['hostname', 'subdomain'] as const) {
     const v = spec[f];
-    if (typeof v === 'string' && v !== '') errs.push(...eachInvalid(`${path}.${f}`, v, isDNS1123Label(v)));
+    if (typeof v === 'string' && v !== '')
+      for (const it of eachInvalid(`${path}.${f}`, v, isDNS1123Label(v))) errs.push(it);
   }
   asArray(spec.tolerations).forEach((t, i) => {
     if (!isRecord(t)) return;
     const p = `${path}.tolerations[${i}]`;
     const op = t.operator ?? 'Equal';
     if (typeof t.key === 'string' && t.key !== '')
-      errs.push(...eachInvalid(`${p}.key`, t.key, isQualifiedName(t.key)));
+      for (const it of eachInvalid(`${p}.key`, t.key, isQualifiedName(t.key))) errs.push(it);
     if (op !== 'Equal' && op !== 'Exists') errs.push(notSupported(`${p}.operator`, op, ['Equal', 'Exists']));
     if (op === 'Exists' && t.value) {
       errs.push(invalidField(`${p}.operator`, t.value, "value must be empty when `operator` is 'Exists'"));
@@ -666,7 +676,7 @@ function validateContainer(
   const name = c.name;
   if (typeof name !== 'string' || name === '') errs.push(required(`${p}.name`));
   else {
-    errs.push(...eachInvalid(`${p}.name`, name, isDNS1123Label(name)));
+    for (const it of eachInvalid(`${p}.name`, name, isDNS1123Label(name))) errs.push(it);
     if (names.has(name)) errs.push(duplicate(`${p}.name`, name));
     names.add(name);
   }
@@ -693,7 +703,7 @@ function validateContainer(
     if (!isRecord(port)) return;
     const pp = `${p}.ports[${j}]`;
     if (typeof port.name === 'string' && port.name !== '') {
-      errs.push(...eachInvalid(`${pp}.name`, port.name, isValidPortName(port.name)));
+      for (const it of eachInvalid(`${pp}.name`, port.name, isValidPortName(port.name))) errs.push(it);
       if (portNames.has(port.name)) errs.push(duplicate(`${pp}.name`, port.name));
       portNames.add(port.name);
     }
@@ -708,7 +718,8 @@ function validateContainer(
         ),
       );
     if (port.hostPort !== undefined && port.hostPort !== 0) {
-      errs.push(...eachInvalid(`${pp}.hostPort`, port.hostPort, isValidPortNum(port.hostPort as number)));
+      for (const it of eachInvalid(`${pp}.hostPort`, port.hostPort, isValidPortNum(port.hostPort as number)))
+        errs.push(it);
     }
     if (port.protocol === undefined || port.protocol === '') errs.push(required(`${pp}.protocol`));
     else if (!PROTOCOLS.includes(port.protocol as string)) {
@@ -752,8 +763,8 @@ function validateContainer(
 
   // Resources.
   const res = isRecord(c.resources) ? c.resources : {};
-  errs.push(...validateResourceList(res.limits, `${p}.resources.limits`));
-  errs.push(...validateResourceList(res.requests, `${p}.resources.requests`));
+  for (const it of validateResourceList(res.limits, `${p}.resources.limits`)) errs.push(it);
+  for (const it of validateResourceList(res.requests, `${p}.resources.requests`)) errs.push(it);
   if (isRecord(res.limits) && isRecord(res.requests)) {
     for (const [k, rq] of Object.entries(res.requests)) {
       const lim = res.limits[k];

@@ -12,7 +12,7 @@ import { invalidField, required, validateObjectMeta, validateObjectMetaUpdate } 
 export function validateControllerRevision(obj: KObject): FieldError[] {
   const errs = validateObjectMeta(obj.metadata, { namespaced: true });
   if (isNil(obj.data)) errs.push(required('data', 'data is mandatory'));
-  errs.push(...nonNegative(obj.revision, 'revision'));
+  for (const it of nonNegative(obj.revision, 'revision')) errs.push(it);
   return errs;
 }
 

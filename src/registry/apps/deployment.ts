@@ -75,8 +75,8 @@ function validateStrategy(strategyIn: unknown, path: string): FieldError[] {
         break;
       }
       const p = `${path}.rollingUpdate`;
-      errs.push(...validatePositiveIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`));
-      errs.push(...validatePositiveIntOrPercent(ru.maxSurge, `${p}.maxSurge`));
+      for (const it of validatePositiveIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`)) errs.push(it);
+      for (const it of validatePositiveIntOrPercent(ru.maxSurge, `${p}.maxSurge`)) errs.push(it);
       if (intOrPercentValue(ru.maxUnavailable) === 0 && intOrPercentValue(ru.maxSurge) === 0) {
         errs.push(
           invalidRepr(
@@ -87,7 +87,7 @@ function validateStrategy(strategyIn: unknown, path: string): FieldError[] {
           ),
         );
       }
-      errs.push(...notMoreThan100Percent(ru.maxUnavailable, `${p}.maxUnavailable`));
+      for (const it of notMoreThan100Percent(ru.maxUnavailable, `${p}.maxUnavailable`)) errs.push(it);
       break;
     }
     default:
@@ -107,20 +107,22 @@ function validateStrategy(strategyIn: unknown, path: string): FieldError[] {
 export function validateDeploymentSpec(specIn: unknown, path = 'spec'): FieldError[] {
   const spec = isRecord(specIn) ? specIn : {};
   const errs: FieldError[] = [];
-  errs.push(...nonNegative(spec.replicas, `${path}.replicas`));
+  for (const it of nonNegative(spec.replicas, `${path}.replicas`)) errs.push(it);
   const sel = validateSpecSelector(spec.selector, `${path}.selector`, 'deployment', 'invalid label selector');
-  errs.push(...sel.errors);
-  if (sel.parsed) errs.push(...validateReplicaSetTemplate(spec.selector, spec.template, `${path}.template`));
-  errs.push(...validateStrategy(spec.strategy, `${path}.strategy`));
-  errs.push(...nonNegative(spec.minReadySeconds, `${path}.minReadySeconds`));
+  for (const it of sel.errors) errs.push(it);
+  if (sel.parsed)
+    for (const it of validateReplicaSetTemplate(spec.selector, spec.template, `${path}.template`))
+      errs.push(it);
+  for (const it of validateStrategy(spec.strategy, `${path}.strategy`)) errs.push(it);
+  for (const it of nonNegative(spec.minReadySeconds, `${path}.minReadySeconds`)) errs.push(it);
   if (!isNil(spec.revisionHistoryLimit)) {
-    errs.push(...nonNegative(spec.revisionHistoryLimit, `${path}.revisionHistoryLimit`));
+    for (const it of nonNegative(spec.revisionHistoryLimit, `${path}.revisionHistoryLimit`)) errs.push(it);
   }
   if (isRecord(spec.rollbackTo))
-    errs.push(...nonNegative(spec.rollbackTo.revision, `${path}.rollback.version`));
+    for (const it of nonNegative(spec.rollbackTo.revision, `${path}.rollback.version`)) errs.push(it);
   if (!isNil(spec.progressDeadlineSeconds)) {
     const pds = spec.progressDeadlineSeconds;
-    errs.push(...nonNegative(pds, `${path}.progressDeadlineSeconds`));
+    for (const it of nonNegative(pds, `${path}.progressDeadlineSeconds`)) errs.push(it);
     if (num(pds) <= num(spec.minReadySeconds)) {
       errs.push(invalidField(`${path}.progressDeadlineSeconds`, pds, 'must be greater than minReadySeconds'));
     }

@@ -40,12 +40,14 @@ export function replicaSetDefaults(obj: KObject): void {
 export function validateReplicaSetSpec(specIn: unknown, path = 'spec'): FieldError[] {
   const spec = isRecord(specIn) ? specIn : {};
   const errs: FieldError[] = [];
-  errs.push(...nonNegative(spec.replicas, `${path}.replicas`));
-  errs.push(...nonNegative(spec.minReadySeconds, `${path}.minReadySeconds`));
+  for (const it of nonNegative(spec.replicas, `${path}.replicas`)) errs.push(it);
+  for (const it of nonNegative(spec.minReadySeconds, `${path}.minReadySeconds`)) errs.push(it);
   // Upstream's wording says "deployment" here too.
   const sel = validateSpecSelector(spec.selector, `${path}.selector`, 'deployment', 'invalid label selector');
-  errs.push(...sel.errors);
-  if (sel.parsed) errs.push(...validateReplicaSetTemplate(spec.selector, spec.template, `${path}.template`));
+  for (const it of sel.errors) errs.push(it);
+  if (sel.parsed)
+    for (const it of validateReplicaSetTemplate(spec.selector, spec.template, `${path}.template`))
+      errs.push(it);
   return errs;
 }
 

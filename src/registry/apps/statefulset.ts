@@ -143,14 +143,14 @@ function validateUpdateStrategy(spec: Record<string, unknown>, path: string): Fi
     case 'RollingUpdate':
       if (isRecord(ru)) {
         const p = `${path}.rollingUpdate`;
-        errs.push(...nonNegative(ru.partition, `${p}.partition`));
+        for (const it of nonNegative(ru.partition, `${p}.partition`)) errs.push(it);
         if (!isNil(ru.maxUnavailable)) {
           const mu = ru.maxUnavailable;
-          errs.push(...validatePositiveIntOrPercent(mu, `${p}.maxUnavailable`));
+          for (const it of validatePositiveIntOrPercent(mu, `${p}.maxUnavailable`)) errs.push(it);
           if (intOrPercentValue(mu) === 0) {
             errs.push(invalidRepr(`${p}.maxUnavailable`, mu, goIntOrString(mu), 'cannot be 0'));
           }
-          errs.push(...notMoreThan100Percent(mu, `${p}.maxUnavailable`));
+          for (const it of notMoreThan100Percent(mu, `${p}.maxUnavailable`)) errs.push(it);
         }
       }
       break;
@@ -180,7 +180,7 @@ export function validateStatefulSetSpec(specIn: unknown, path = 'spec'): FieldEr
     );
   }
 
-  errs.push(...validateUpdateStrategy(spec, `${path}.updateStrategy`));
+  for (const it of validateUpdateStrategy(spec, `${path}.updateStrategy`)) errs.push(it);
 
   const retention = spec.persistentVolumeClaimRetentionPolicy;
   if (isRecord(retention)) {
@@ -192,27 +192,29 @@ export function validateStatefulSetSpec(specIn: unknown, path = 'spec'): FieldEr
     }
   }
 
-  errs.push(...nonNegative(spec.replicas, `${path}.replicas`));
-  errs.push(...nonNegative(spec.minReadySeconds, `${path}.minReadySeconds`));
-  if (isRecord(spec.ordinals)) errs.push(...nonNegative(spec.ordinals.start, `${path}.ordinals.start`));
+  for (const it of nonNegative(spec.replicas, `${path}.replicas`)) errs.push(it);
+  for (const it of nonNegative(spec.minReadySeconds, `${path}.minReadySeconds`)) errs.push(it);
+  if (isRecord(spec.ordinals))
+    for (const it of nonNegative(spec.ordinals.start, `${path}.ordinals.start`)) errs.push(it);
 
   // 1.33 (kubernetes#130233): serviceName becomes the pods' subdomain, so it must be a DNS label.
   if (typeof spec.serviceName === 'string' && spec.serviceName !== '') {
-    errs.push(...eachInvalid(`${path}.serviceName`, spec.serviceName, isDNS1123Label(spec.serviceName)));
+    for (const it of eachInvalid(`${path}.serviceName`, spec.serviceName, isDNS1123Label(spec.serviceName)))
+      errs.push(it);
   }
 
   const sel = validateSpecSelector(spec.selector, `${path}.selector`, 'statefulset', '');
-  errs.push(...sel.errors);
+  for (const it of sel.errors) errs.push(it);
 
   const tplPath = `${path}.template`;
   const template = spec.template;
   if (sel.parsed) {
     // Upstream checks only the template's metadata here: the pod spec is not
     // validated for StatefulSets (claim-template volumes would fail it).
-    errs.push(...selectorTemplateMismatch(spec.selector, template, tplPath));
+    for (const it of selectorTemplateMismatch(spec.selector, template, tplPath)) errs.push(it);
     const meta = get(template, 'metadata');
-    errs.push(...validateLabels(get(meta, 'labels'), `${tplPath}.labels`));
-    errs.push(...validateAnnotations(get(meta, 'annotations'), `${tplPath}.annotations`));
+    for (const it of validateLabels(get(meta, 'labels'), `${tplPath}.labels`)) errs.push(it);
+    for (const it of validateAnnotations(get(meta, 'annotations'), `${tplPath}.annotations`)) errs.push(it);
   }
 
   const restartPolicy = get(template, 'spec', 'restartPolicy') ?? '';

@@ -43,7 +43,7 @@ export function validateSpecSelector(
   }
   const s = isRecord(sel) ? (sel as LabelSelector) : {};
   const selErrs = validateLabelSelector(s, path);
-  errors.push(...selErrs);
+  for (const it of selErrs) errors.push(it);
   const size = Object.keys(s.matchLabels ?? {}).length + (s.matchExpressions ?? []).length;
   if (size === 0)
     errors.push(invalidRepr(path, sel, goLabelSelector(sel), `empty selector is invalid for ${what}`));
@@ -78,8 +78,8 @@ export function selectorTemplateMismatch(
 export function validateReplicaSetTemplate(sel: unknown, template: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   if (!isRecord(template)) return [required(path)];
-  errs.push(...selectorTemplateMismatch(sel, template, path));
-  errs.push(...validatePodTemplateSpec(template, path, { restartPolicies: ['Always'] }));
+  for (const it of selectorTemplateMismatch(sel, template, path)) errs.push(it);
+  for (const it of validatePodTemplateSpec(template, path, { restartPolicies: ['Always'] })) errs.push(it);
   const ads = get(template, 'spec', 'activeDeadlineSeconds');
   if (ads !== undefined && ads !== null) {
     errs.push(

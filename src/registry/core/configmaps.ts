@@ -39,12 +39,12 @@ function validateConfigMapData(obj: KObject): FieldError[] {
   const binary = rec(obj.binaryData);
   let total = 0;
   for (const [k, v] of Object.entries(data)) {
-    errs.push(...eachInvalid(`data[${k}]`, k, isConfigMapKey(k)));
+    for (const it of eachInvalid(`data[${k}]`, k, isConfigMapKey(k))) errs.push(it);
     if (typeof v !== 'string') errs.push(invalidField(`data[${k}]`, v, 'must be a string'));
     else total += Buffer.byteLength(v);
   }
   for (const [k, v] of Object.entries(binary)) {
-    errs.push(...eachInvalid(`binaryData[${k}]`, k, isConfigMapKey(k)));
+    for (const it of eachInvalid(`binaryData[${k}]`, k, isConfigMapKey(k))) errs.push(it);
     if (Object.hasOwn(data, k))
       errs.push(invalidField(`data[${k}]`, k, 'duplicate of key present in binaryData'));
     if (typeof v === 'string') total += Math.floor((v.length * 3) / 4);

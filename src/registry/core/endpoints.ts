@@ -49,7 +49,8 @@ function validateSubsets(obj: KObject): FieldError[] {
         }
         const hostname = get(a, 'hostname');
         if (typeof hostname === 'string' && hostname !== '') {
-          errs.push(...eachInvalid(`${path}.${field}[${j}].hostname`, hostname, isDNS1123Label(hostname)));
+          for (const it of eachInvalid(`${path}.${field}[${j}].hostname`, hostname, isDNS1123Label(hostname)))
+            errs.push(it);
         }
       });
     }
@@ -58,9 +59,10 @@ function validateSubsets(obj: KObject): FieldError[] {
       const pp = `${path}.ports[${j}]`;
       const name = str(get(p, 'name'));
       if (ports.length > 1 && name === '') errs.push(required(`${pp}.name`));
-      else if (name !== '') errs.push(...eachInvalid(`${pp}.name`, name, isDNS1123Label(name)));
+      else if (name !== '')
+        for (const it of eachInvalid(`${pp}.name`, name, isDNS1123Label(name))) errs.push(it);
       const port = Number(get(p, 'port') ?? 0);
-      errs.push(...eachInvalid(`${pp}.port`, port, isValidPortNum(port)));
+      for (const it of eachInvalid(`${pp}.port`, port, isValidPortNum(port))) errs.push(it);
       const proto = get(p, 'protocol');
       if (!proto) errs.push(required(`${pp}.protocol`));
       else if (!PROTOCOLS.includes(proto as string))

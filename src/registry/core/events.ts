@@ -31,7 +31,7 @@ function validateEvent(obj: KObject): FieldError[] {
     if (!str(obj.action)) errs.push(required('action'));
     if (!str(obj.reason)) errs.push(required('reason'));
   }
-  errs.push(...eachInvalid('namespace', ns, isDNS1123Subdomain(ns)));
+  for (const it of eachInvalid('namespace', ns, isDNS1123Subdomain(ns))) errs.push(it);
   return errs;
 }
 

@@ -32,7 +32,7 @@ function validateFinalizers(obj: KObject): FieldError[] {
     const path = `spec.finalizers[${i}]`;
     const name = String(f);
     const msgs = isQualifiedName(name);
-    errs.push(...eachInvalid(path, name, msgs));
+    for (const it of eachInvalid(path, name, msgs)) errs.push(it);
     // Standard finalizers have no "/"; anything else must be domain-qualified.
     if (msgs.length === 0 && !name.includes('/') && !STANDARD_FINALIZERS.includes(name)) {
       errs.push({

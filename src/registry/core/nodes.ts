@@ -44,10 +44,10 @@ function validateNode(obj: KObject): FieldError[] {
   arr(spec.taints).forEach((t, i) => {
     const path = `spec.taints[${i}]`;
     const key = str(get(t, 'key'));
-    errs.push(...eachInvalid(`${path}.key`, key, isQualifiedName(key)));
+    for (const it of eachInvalid(`${path}.key`, key, isQualifiedName(key))) errs.push(it);
     const value = get(t, 'value');
     if (typeof value === 'string')
-      errs.push(...eachInvalid(`${path}.value`, value, isValidLabelValue(value)));
+      for (const it of eachInvalid(`${path}.value`, value, isValidLabelValue(value))) errs.push(it);
     const effect = get(t, 'effect');
     if (!TAINT_EFFECTS.includes(effect as string))
       errs.push(notSupported(`${path}.effect`, effect ?? '', TAINT_EFFECTS));
@@ -76,8 +76,8 @@ function validateNode(obj: KObject): FieldError[] {
     );
   }
   const status = rec(obj.status);
-  errs.push(...validateResourceList(status.capacity, 'status.capacity'));
-  errs.push(...validateResourceList(status.allocatable, 'status.allocatable'));
+  for (const it of validateResourceList(status.capacity, 'status.capacity')) errs.push(it);
+  for (const it of validateResourceList(status.allocatable, 'status.allocatable')) errs.push(it);
   return errs;
 }
 

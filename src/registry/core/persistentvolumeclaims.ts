@@ -53,12 +53,12 @@ export function validatePVCSpec(spec: unknown, path: string): FieldError[] {
   const modes = Array.isArray(s.accessModes) ? s.accessModes : [];
   if (modes.length === 0) errs.push(required(`${path}.accessModes`, 'at least 1 access mode is required'));
   if (isRecord(s.selector))
-    errs.push(...validateLabelSelector(s.selector as LabelSelector, `${path}.selector`));
-  errs.push(...validateAccessModes(modes, `${path}.accessModes`));
+    for (const it of validateLabelSelector(s.selector as LabelSelector, `${path}.selector`)) errs.push(it);
+  for (const it of validateAccessModes(modes, `${path}.accessModes`)) errs.push(it);
   const storage = get(s, 'resources', 'requests', 'storage');
   if (storage === undefined) errs.push(required(`${path}.resources[storage]`));
-  else errs.push(...validatePositiveQuantity(storage, `${path}.resources[storage]`));
-  errs.push(...validateClassName(s.storageClassName, `${path}.storageClassName`));
+  else for (const it of validatePositiveQuantity(storage, `${path}.resources[storage]`)) errs.push(it);
+  for (const it of validateClassName(s.storageClassName, `${path}.storageClassName`)) errs.push(it);
   if (s.volumeMode !== undefined && s.volumeMode !== null && !VOLUME_MODES.includes(s.volumeMode as string)) {
     errs.push(notSupported(`${path}.volumeMode`, s.volumeMode, VOLUME_MODES));
   }
@@ -113,7 +113,7 @@ function validateUpdate(obj: KObject, old: KObject): FieldError[] {
       );
     }
   }
-  errs.push(...validateStatus(obj));
+  for (const it of validateStatus(obj)) errs.push(it);
   return errs;
 }
 

@@ -76,14 +76,14 @@ function validateSpec(obj: KObject): FieldError[] {
   const errs: FieldError[] = [];
   const modes = Array.isArray(spec.accessModes) ? spec.accessModes : [];
   if (modes.length === 0) errs.push(required('spec.accessModes'));
-  errs.push(...validateAccessModes(modes, 'spec.accessModes'));
+  for (const it of validateAccessModes(modes, 'spec.accessModes')) errs.push(it);
   const capacity = rec(spec.capacity);
   if (Object.keys(capacity).length === 0) errs.push(required('spec.capacity'));
   if (capacity.storage === undefined || Object.keys(capacity).length > 1) {
     errs.push(notSupported('spec.capacity', capacity, ['storage']));
   }
   for (const [k, q] of Object.entries(capacity))
-    errs.push(...validatePositiveQuantity(q, `spec.capacity[${k}]`));
+    for (const it of validatePositiveQuantity(q, `spec.capacity[${k}]`)) errs.push(it);
   const policy = spec.persistentVolumeReclaimPolicy;
   if (policy && !RECLAIM_POLICIES.includes(policy as string)) {
     errs.push(notSupported('spec.persistentVolumeReclaimPolicy', policy, RECLAIM_POLICIES));
@@ -117,7 +117,7 @@ function validateSpec(obj: KObject): FieldError[] {
     if (!str(spec.csi.driver)) errs.push(required('spec.csi.driver'));
     if (!str(spec.csi.volumeHandle)) errs.push(required('spec.csi.volumeHandle'));
   }
-  errs.push(...validateClassName(spec.storageClassName, 'spec.storageClassName'));
+  for (const it of validateClassName(spec.storageClassName, 'spec.storageClassName')) errs.push(it);
   if (
     spec.volumeMode !== undefined &&
     spec.volumeMode !== null &&
@@ -143,9 +143,10 @@ function validateUpdate(obj: KObject, old: KObject): FieldError[] {
       ),
     );
   }
-  errs.push(...validateImmutableField(spec.volumeMode, oldSpec.volumeMode, 'volumeMode'));
+  for (const it of validateImmutableField(spec.volumeMode, oldSpec.volumeMode, 'volumeMode')) errs.push(it);
   if (oldSpec.nodeAffinity !== undefined && oldSpec.nodeAffinity !== null) {
-    errs.push(...validateImmutableField(spec.nodeAffinity, oldSpec.nodeAffinity, 'nodeAffinity'));
+    for (const it of validateImmutableField(spec.nodeAffinity, oldSpec.nodeAffinity, 'nodeAffinity'))
+      errs.push(it);
   }
   return errs;
 }

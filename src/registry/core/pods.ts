@@ -217,7 +217,7 @@ function validateUpdate(obj: KObject, old: KObject): FieldError[] {
   const errs = validateObjectMetaUpdate(obj.metadata, old.metadata);
   const spec = rec(obj.spec);
   const oldSpec = rec(old.spec);
-  errs.push(...validatePodSpec(spec, 'spec'));
+  for (const it of validatePodSpec(spec, 'spec')) errs.push(it);
 
   const containers = arr(spec.containers);
   const oldContainers = arr(oldSpec.containers);

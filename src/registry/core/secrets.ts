@@ -37,7 +37,7 @@ function validateSecret(obj: KObject): FieldError[] {
   const data = rec(obj.data);
   let total = 0;
   for (const [k, v] of Object.entries(data)) {
-    errs.push(...eachInvalid(`data[${k}]`, k, isConfigMapKey(k)));
+    for (const it of eachInvalid(`data[${k}]`, k, isConfigMapKey(k))) errs.push(it);
     if (typeof v !== 'string' || !base64Re.test(v)) {
       errs.push(invalidField(`data[${k}]`, '<secret contents redacted>', 'must be base64-encoded bytes'));
     } else {
@@ -62,10 +62,10 @@ function validateSecret(obj: KObject): FieldError[] {
       break;
     }
     case 'kubernetes.io/dockercfg':
-      errs.push(...requireKey(data, '.dockercfg'));
+      for (const it of requireKey(data, '.dockercfg')) errs.push(it);
       break;
     case 'kubernetes.io/dockerconfigjson':
-      errs.push(...requireKey(data, '.dockerconfigjson'));
+      for (const it of requireKey(data, '.dockerconfigjson')) errs.push(it);
       break;
     case 'kubernetes.io/basic-auth':
       if (!Object.hasOwn(data, 'username') && !Object.hasOwn(data, 'password')) {
@@ -73,10 +73,10 @@ function validateSecret(obj: KObject): FieldError[] {
       }
       break;
     case 'kubernetes.io/ssh-auth':
-      errs.push(...requireKey(data, 'ssh-privatekey'));
+      for (const it of requireKey(data, 'ssh-privatekey')) errs.push(it);
       break;
     case 'kubernetes.io/tls':
-      errs.push(...requireKey(data, 'tls.key'), ...requireKey(data, 'tls.crt'));
+      for (const it of [...requireKey(data, 'tls.key'), ...requireKey(data, 'tls.crt')]) errs.push(it);
       break;
     default:
       break;

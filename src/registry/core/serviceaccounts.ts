@@ -14,13 +14,14 @@ function validateRefs(obj: KObject): FieldError[] {
   arr(obj.secrets).forEach((s, i) => {
     const name = get(s, 'name');
     if (typeof name === 'string' && name !== '') {
-      errs.push(...eachInvalid(`secrets[${i}].name`, name, isDNS1123Subdomain(name)));
+      for (const it of eachInvalid(`secrets[${i}].name`, name, isDNS1123Subdomain(name))) errs.push(it);
     }
   });
   arr(obj.imagePullSecrets).forEach((s, i) => {
     const name = get(s, 'name');
     if (typeof name === 'string' && name !== '') {
-      errs.push(...eachInvalid(`imagePullSecrets[${i}].name`, name, isDNS1123Subdomain(name)));
+      for (const it of eachInvalid(`imagePullSecrets[${i}].name`, name, isDNS1123Subdomain(name)))
+        errs.push(it);
     }
   });
   return errs;

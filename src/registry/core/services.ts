@@ -97,7 +97,9 @@ function validateSpec(spec: Json): FieldError[] {
   if (type === 'ExternalName') {
     const en = str(spec.externalName);
     if (en === '') errs.push(required('spec.externalName'));
-    else errs.push(...eachInvalid('spec.externalName', en, isDNS1123Subdomain(en.replace(/\.$/, ''))));
+    else
+      for (const it of eachInvalid('spec.externalName', en, isDNS1123Subdomain(en.replace(/\.$/, ''))))
+        errs.push(it);
   }
 
   const names = new Set<string>();
@@ -111,17 +113,20 @@ function validateSpec(spec: Json): FieldError[] {
     const name = str(p.name);
     if (ports.length > 1 && name === '') errs.push(required(`${path}.name`));
     else if (name !== '') {
-      errs.push(...eachInvalid(`${path}.name`, name, isDNS1123Label(name)));
+      for (const it of eachInvalid(`${path}.name`, name, isDNS1123Label(name))) errs.push(it);
       if (names.has(name)) errs.push(duplicate(`${path}.name`, name));
       names.add(name);
     }
-    errs.push(...eachInvalid(`${path}.port`, p.port ?? 0, isValidPortNum(Number(p.port ?? 0))));
+    for (const it of eachInvalid(`${path}.port`, p.port ?? 0, isValidPortNum(Number(p.port ?? 0))))
+      errs.push(it);
     if (!p.protocol) errs.push(required(`${path}.protocol`));
     else if (!PROTOCOLS.includes(p.protocol as string))
       errs.push(notSupported(`${path}.protocol`, p.protocol, PROTOCOLS));
     const tp = p.targetPort;
-    if (typeof tp === 'number') errs.push(...eachInvalid(`${path}.targetPort`, tp, isValidPortNum(tp)));
-    else if (typeof tp === 'string') errs.push(...eachInvalid(`${path}.targetPort`, tp, isValidPortName(tp)));
+    if (typeof tp === 'number')
+      for (const it of eachInvalid(`${path}.targetPort`, tp, isValidPortNum(tp))) errs.push(it);
+    else if (typeof tp === 'string')
+      for (const it of eachInvalid(`${path}.targetPort`, tp, isValidPortName(tp))) errs.push(it);
     const nodePort = Number(p.nodePort ?? 0);
     if (nodePort !== 0) {
       if (type === 'ClusterIP') {
@@ -159,7 +164,7 @@ function validateSpec(spec: Json): FieldError[] {
     if (typeof ip !== 'string' || isIP(ip) === 0)
       errs.push(invalidField(`spec.externalIPs[${i}]`, ip, IP_DETAIL));
   });
-  errs.push(...validateLabels(spec.selector, 'spec.selector'));
+  for (const it of validateLabels(spec.selector, 'spec.selector')) errs.push(it);
   if (spec.externalTrafficPolicy) {
     if (!externallyAccessible(spec)) {
       errs.push(

@@ -84,14 +84,15 @@ export function validateEndpointSlice(obj: KObject): FieldError[] {
       });
     }
     addresses.forEach((a, j) => {
-      errs.push(...validateAddress(typeof a === 'string' ? a : '', addressType, `${p}.addresses[${j}]`));
+      for (const it of validateAddress(typeof a === 'string' ? a : '', addressType, `${p}.addresses[${j}]`))
+        errs.push(it);
     });
     const hostname = isRecord(ep) ? ep.hostname : undefined;
     if (typeof hostname === 'string')
-      errs.push(...eachInvalid(`${p}.hostname`, hostname, isDNS1123Label(hostname)));
+      for (const it of eachInvalid(`${p}.hostname`, hostname, isDNS1123Label(hostname))) errs.push(it);
     const nodeName = isRecord(ep) ? ep.nodeName : undefined;
     if (typeof nodeName === 'string')
-      errs.push(...eachInvalid(`${p}.nodeName`, nodeName, isDNS1123Subdomain(nodeName)));
+      for (const it of eachInvalid(`${p}.nodeName`, nodeName, isDNS1123Subdomain(nodeName))) errs.push(it);
   });
 
   const ports = Array.isArray(obj.ports) ? obj.ports : [];
@@ -103,13 +104,14 @@ export function validateEndpointSlice(obj: KObject): FieldError[] {
     const p = `ports[${i}]`;
     const pr = isRecord(port) ? port : {};
     const name = str(pr.name);
-    if (name !== '') errs.push(...eachInvalid(`${p}.name`, name, isDNS1123Label(name)));
+    if (name !== '') for (const it of eachInvalid(`${p}.name`, name, isDNS1123Label(name))) errs.push(it);
     if (names.has(name)) errs.push(duplicate(`${p}.name`, name));
     names.add(name);
     if (isNil(pr.protocol)) errs.push(required(`${p}.protocol`));
     else if (!PROTOCOLS.includes(pr.protocol as string))
       errs.push(notSupported(`${p}.protocol`, pr.protocol, PROTOCOLS));
-    if (typeof pr.port === 'number') errs.push(...eachInvalid(`${p}.port`, pr.port, isValidPortNum(pr.port)));
+    if (typeof pr.port === 'number')
+      for (const it of eachInvalid(`${p}.port`, pr.port, isValidPortNum(pr.port))) errs.push(it);
   });
   return errs;
 }

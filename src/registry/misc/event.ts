@@ -50,7 +50,8 @@ function legacyValidate(obj: KObject): FieldError[] {
     }
     const controller = str(obj.reportingController);
     if (controller === '') errs.push(required('reportingController'));
-    errs.push(...eachInvalid('reportingController', controller, isQualifiedName(controller)));
+    for (const it of eachInvalid('reportingController', controller, isQualifiedName(controller)))
+      errs.push(it);
     const instance = str(obj.reportingInstance);
     if (instance === '') errs.push(required('reportingInstance'));
     if (instance.length > REPORTING_INSTANCE_LIMIT) {
@@ -70,7 +71,7 @@ function legacyValidate(obj: KObject): FieldError[] {
       errs.push(invalidField('message', '', `can have at most ${NOTE_LIMIT} characters`));
     }
   }
-  errs.push(...eachInvalid('namespace', namespace, isDNS1123Subdomain(namespace)));
+  for (const it of eachInvalid('namespace', namespace, isDNS1123Subdomain(namespace))) errs.push(it);
   return errs;
 }
 
@@ -84,8 +85,8 @@ function validateSeries(obj: KObject): FieldError[] {
 
 export function validateEvent(obj: KObject): FieldError[] {
   const errs = legacyValidate(obj);
-  errs.push(...validateObjectMeta(obj.metadata, { namespaced: true }));
-  errs.push(...validateSeries(obj));
+  for (const it of validateObjectMeta(obj.metadata, { namespaced: true })) errs.push(it);
+  for (const it of validateSeries(obj)) errs.push(it);
   if (!isSet(obj.eventTime)) errs.push(required('eventTime'));
   if (obj.type !== 'Normal' && obj.type !== 'Warning') {
     errs.push(invalidField('type', '', `has invalid value: ${str(obj.type)}`));
@@ -121,10 +122,11 @@ const IMMUTABLE: [string, string][] = [
 
 export function validateEventUpdate(obj: KObject, old: KObject): FieldError[] {
   const errs = legacyValidate(obj);
-  errs.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
-  if (!semanticEqual(obj.series, old.series)) errs.push(...validateSeries(obj));
+  for (const it of validateObjectMetaUpdate(obj.metadata, old.metadata)) errs.push(it);
+  if (!semanticEqual(obj.series, old.series)) for (const it of validateSeries(obj)) errs.push(it);
   for (const [key, path] of IMMUTABLE) {
-    if (!semanticEqual(obj[key], old[key])) errs.push(...validateImmutableField(obj[key], old[key], path));
+    if (!semanticEqual(obj[key], old[key]))
+      for (const it of validateImmutableField(obj[key], old[key], path)) errs.push(it);
   }
   return errs;
 }

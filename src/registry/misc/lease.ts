@@ -15,7 +15,7 @@ function validateLeaseSpec(specIn: unknown, path = 'spec'): FieldError[] {
     );
   }
   if (!isNil(spec.leaseTransitions))
-    errs.push(...nonNegative(spec.leaseTransitions, `${path}.leaseTransitions`));
+    for (const it of nonNegative(spec.leaseTransitions, `${path}.leaseTransitions`)) errs.push(it);
   return errs;
 }
 

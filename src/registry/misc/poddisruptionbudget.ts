@@ -53,11 +53,11 @@ export function validatePodDisruptionBudgetSpec(specIn: unknown, path = 'spec'):
   }
   for (const key of ['minAvailable', 'maxUnavailable']) {
     if (isNil(spec[key])) continue;
-    errs.push(...validatePositiveIntOrPercent(spec[key], `${path}.${key}`));
-    errs.push(...notMoreThan100Percent(spec[key], `${path}.${key}`));
+    for (const it of validatePositiveIntOrPercent(spec[key], `${path}.${key}`)) errs.push(it);
+    for (const it of notMoreThan100Percent(spec[key], `${path}.${key}`)) errs.push(it);
   }
   if (isRecord(spec.selector)) {
-    errs.push(...validateLabelSelector(spec.selector as LabelSelector, `${path}.selector`));
+    for (const it of validateLabelSelector(spec.selector as LabelSelector, `${path}.selector`)) errs.push(it);
   } else if (!isNil(spec.selector)) {
     errs.push(
       invalidRepr(`${path}.selector`, spec.selector, goLabelSelector(undefined), 'must be a label selector'),

@@ -67,16 +67,18 @@ function validateBackend(backend: unknown, path: string): FieldError[] {
   const svc = isRecord(b.service) ? b.service : {};
   const name = str(svc.name);
   if (name === '') errs.push(required(`${path}.service.name`));
-  else errs.push(...eachInvalid(`${path}.service.name`, name, isDNS1035Label(name)));
+  else for (const it of eachInvalid(`${path}.service.name`, name, isDNS1035Label(name))) errs.push(it);
   const port = isRecord(svc.port) ? svc.port : {};
   const portName = str(port.name);
   const portNumber = typeof port.number === 'number' ? port.number : 0;
   if (portName !== '' && portNumber !== 0) {
     errs.push(invalidField(path, '', 'cannot set both port name & port number'));
   } else if (portName !== '') {
-    errs.push(...eachInvalid(`${path}.service.port.name`, portName, isValidPortName(portName)));
+    for (const it of eachInvalid(`${path}.service.port.name`, portName, isValidPortName(portName)))
+      errs.push(it);
   } else if (portNumber !== 0) {
-    errs.push(...eachInvalid(`${path}.service.port.number`, portNumber, isValidPortNum(portNumber)));
+    for (const it of eachInvalid(`${path}.service.port.number`, portNumber, isValidPortNum(portNumber)))
+      errs.push(it);
   } else {
     errs.push(required(path, 'port name or number is required'));
   }
@@ -113,7 +115,7 @@ function validatePath(p: unknown, path: string): FieldError[] {
     default:
       errs.push(notSupported(`${path}.pathType`, pathType, PATH_TYPES));
   }
-  errs.push(...validateBackend(hp.backend, `${path}.backend`));
+  for (const it of validateBackend(hp.backend, `${path}.backend`)) errs.push(it);
   return errs;
 }
 
@@ -125,13 +127,13 @@ function validateRules(rules: unknown[], path: string): FieldError[] {
     if (host !== '') {
       if (isIPAddress(host))
         errs.push(invalidField(`${path}[${i}].host`, host, 'must be a DNS name, not an IP address'));
-      errs.push(...validateHost(host, `${path}[${i}].host`));
+      for (const it of validateHost(host, `${path}[${i}].host`)) errs.push(it);
     }
     if (isRecord(r.http)) {
       const paths = Array.isArray(r.http.paths) ? r.http.paths : [];
       if (paths.length === 0) errs.push(required(`${path}[${i}].http.paths`));
       paths.forEach((p, j) => {
-        errs.push(...validatePath(p, `${path}[${i}].http.paths[${j}]`));
+        for (const it of validatePath(p, `${path}[${i}].http.paths[${j}]`)) errs.push(it);
       });
     }
   });
@@ -154,16 +156,22 @@ export function validateIngressSpec(specIn: unknown, path = 'spec'): FieldError[
     );
   }
   if (!isNil(spec.defaultBackend))
-    errs.push(...validateBackend(spec.defaultBackend, `${path}.defaultBackend`));
-  if (rules.length > 0) errs.push(...validateRules(rules, `${path}.rules`));
+    for (const it of validateBackend(spec.defaultBackend, `${path}.defaultBackend`)) errs.push(it);
+  if (rules.length > 0) for (const it of validateRules(rules, `${path}.rules`)) errs.push(it);
   (Array.isArray(spec.tls) ? spec.tls : []).forEach((tls, i) => {
     const hosts = isRecord(tls) && Array.isArray(tls.hosts) ? tls.hosts : [];
     hosts.forEach((h, j) => {
-      if (typeof h === 'string') errs.push(...validateHost(h, `${path}.tls[${i}].hosts[${j}]`));
+      if (typeof h === 'string')
+        for (const it of validateHost(h, `${path}.tls[${i}].hosts[${j}]`)) errs.push(it);
     });
     const secretName = isRecord(tls) ? str(tls.secretName) : '';
     if (secretName !== '') {
-      errs.push(...eachInvalid(`${path}.tls[${i}].secretName`, secretName, isDNS1123Subdomain(secretName)));
+      for (const it of eachInvalid(
+        `${path}.tls[${i}].secretName`,
+        secretName,
+        isDNS1123Subdomain(secretName),
+      ))
+        errs.push(it);
     }
   });
   if (typeof spec.ingressClassName === 'string') {

@@ -74,8 +74,8 @@ export function validateIngressClass(obj: KObject): FieldError[] {
   if (controller.length > MAX_CONTROLLER_LENGTH) {
     errs.push(tooLong('spec.controller', controller, MAX_CONTROLLER_LENGTH));
   }
-  errs.push(...validateDomainPrefixedPath(controller, 'spec.controller'));
-  errs.push(...validateParameters(get(obj, 'spec', 'parameters'), 'spec.parameters'));
+  for (const it of validateDomainPrefixedPath(controller, 'spec.controller')) errs.push(it);
+  for (const it of validateParameters(get(obj, 'spec', 'parameters'), 'spec.parameters')) errs.push(it);
   return errs;
 }
 

@@ -66,7 +66,7 @@ export function validatePolicyRule(rule: unknown, namespaced: boolean, path: str
 export function validateRoleLike(obj: KObject, namespaced: boolean): FieldError[] {
   const errs = validateObjectMeta(obj.metadata, { namespaced, nameFn: isValidPathSegmentName });
   (Array.isArray(obj.rules) ? obj.rules : []).forEach((rule, i) => {
-    errs.push(...validatePolicyRule(rule, namespaced, `rules[${i}]`));
+    for (const it of validatePolicyRule(rule, namespaced, `rules[${i}]`)) errs.push(it);
   });
   if (!namespaced && isRecord(obj.aggregationRule)) {
     const selectors = Array.isArray(obj.aggregationRule.clusterRoleSelectors)
@@ -114,7 +114,8 @@ export function validateSubject(subject: unknown, namespaced: boolean, path: str
   if (name === '') errs.push(required(`${path}.name`));
   switch (s.kind) {
     case 'ServiceAccount':
-      if (name !== '') errs.push(...eachInvalid(`${path}.name`, name, isDNS1123Subdomain(name)));
+      if (name !== '')
+        for (const it of eachInvalid(`${path}.name`, name, isDNS1123Subdomain(name))) errs.push(it);
       if (apiGroup !== '') errs.push(notSupported(`${path}.apiGroup`, apiGroup, ['']));
       if (!namespaced && str(s.namespace) === '') errs.push(required(`${path}.namespace`));
       break;
@@ -139,9 +140,9 @@ export function validateBindingLike(obj: KObject, namespaced: boolean): FieldErr
   if (!kinds.includes(kind)) errs.push(notSupported('roleRef.kind', kind, kinds));
   const name = str(ref.name);
   if (name === '') errs.push(required('roleRef.name'));
-  else errs.push(...eachInvalid('roleRef.name', name, isValidPathSegmentName(name)));
+  else for (const it of eachInvalid('roleRef.name', name, isValidPathSegmentName(name))) errs.push(it);
   (Array.isArray(obj.subjects) ? obj.subjects : []).forEach((s, i) => {
-    errs.push(...validateSubject(s, namespaced, `subjects[${i}]`));
+    for (const it of validateSubject(s, namespaced, `subjects[${i}]`)) errs.push(it);
   });
   return errs;
 }

@@ -45,7 +45,9 @@ export function validateStorageClass(obj: KObject): FieldError[] {
   const errs = validateObjectMeta(obj.metadata, { namespaced: false });
   const provisioner = typeof obj.provisioner === 'string' ? obj.provisioner : '';
   if (provisioner === '') errs.push(required('provisioner'));
-  else errs.push(...eachInvalid('provisioner', provisioner, isQualifiedName(provisioner.toLowerCase())));
+  else
+    for (const it of eachInvalid('provisioner', provisioner, isQualifiedName(provisioner.toLowerCase())))
+      errs.push(it);
 
   if (isRecord(obj.parameters)) {
     const entries = Object.entries(obj.parameters);
@@ -87,7 +89,7 @@ export function validateStorageClass(obj: KObject): FieldError[] {
       exprs.forEach((e, j) => {
         const p = `allowedTopologies[${i}].matchLabelExpressions[${j}]`;
         const key = isRecord(e) && typeof e.key === 'string' ? e.key : '';
-        errs.push(...eachInvalid(`${p}.key`, key, isQualifiedName(key)));
+        for (const it of eachInvalid(`${p}.key`, key, isQualifiedName(key))) errs.push(it);
         const values = isRecord(e) && Array.isArray(e.values) ? e.values : [];
         if (values.length === 0) errs.push(required(`${p}.values`, 'must specify as least one value'));
       });
@@ -107,7 +109,8 @@ export function validateStorageClassUpdate(obj: KObject, old: KObject): FieldErr
   if ((obj.reclaimPolicy ?? '') !== (old.reclaimPolicy ?? '')) {
     errs.push(forbiddenField('reclaimPolicy', 'updates to reclaimPolicy are forbidden.'));
   }
-  errs.push(...validateImmutableField(obj.volumeBindingMode, old.volumeBindingMode, 'volumeBindingMode'));
+  for (const it of validateImmutableField(obj.volumeBindingMode, old.volumeBindingMode, 'volumeBindingMode'))
+    errs.push(it);
   return errs;
 }
 
