@@ -126,13 +126,41 @@ export class VirtualResources {
     return def.group === '' && (def.plural === 'pods' || def.plural === 'namespaces');
   }
 
-  private async selfSubjectAccessReview(c: VirtualCall): Promise<{ code: number; body: unknown }> {
-    const review = bodyObject(c.body, 'SelfSubjectAccessReview');
+  private selfSubjectAccessReview(c: VirtualCall): Promise<{ code: number; body: unknown }> {
+    return this.accessReview('SelfSubjectAccessReview', c.body, () => c.user);
+  }
+
+  private subjectAccessReview(c: VirtualCall): Promise<{ code: number; body: unknown }> {
+    return this.accessReview('SubjectAccessReview', c.body, (spec) => {
+      if (typeof spec.user !== 'string' && !Array.isArray(spec.groups)) {
+        throw invalid('SubjectAccessReview', 'authorization.k8s.io', '', [
+          {
+            type: 'FieldValueInvalid',
+            field: 'spec.user',
+            value: '',
+            detail: 'at least one of user or group must be specified',
+          },
+        ]);
+      }
+      return {
+        username: typeof spec.user === 'string' ? spec.user : '',
+        groups: Array.isArray(spec.groups) ? spec.groups.map(String) : [],
+      };
+    });
+  }
+
+  /** Answers a (Self)SubjectAccessReview by asking the authorizer about `subject(spec)`. */
+  private async accessReview(
+    kind: 'SelfSubjectAccessReview' | 'SubjectAccessReview',
+    body: unknown,
+    subject: (spec: Record<string, unknown>) => UserInfo,
+  ): Promise<{ code: number; body: unknown }> {
+    const review = bodyObject(body, kind);
     const spec = isObject(review.spec) ? review.spec : {};
     const ra = isObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
     const nra = isObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined;
     if (!ra && !nra) {
-      throw invalid('SelfSubjectAccessReview', 'authorization.k8s.io', '', [
+      throw invalid(kind, 'authorization.k8s.io', '', [
         {
           type: 'FieldValueRequired',
           field: 'spec.resourceAttributes',
@@ -141,7 +169,7 @@ export class VirtualResources {
       ]);
     }
     const decision = await this.authorizer.authorize({
-      user: c.user,
+      user: subject(spec),
       verb: String((ra ?? nra)?.verb ?? ''),
       resourceRequest: ra !== undefined,
       apiGroup: ra ? String(ra.group ?? '') : undefined,
@@ -155,49 +183,7 @@ export class VirtualResources {
     return {
       code: 201,
       body: {
-        kind: 'SelfSubjectAccessReview',
-        apiVersion: 'authorization.k8s.io/v1',
-        metadata: { creationTimestamp: null },
-        spec,
-        status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) },
-      },
-    };
-  }
-
-  private async subjectAccessReview(c: VirtualCall): Promise<{ code: number; body: unknown }> {
-    const review = bodyObject(c.body, 'SubjectAccessReview');
-    const spec = isObject(review.spec) ? review.spec : {};
-    const ra = isObject(spec.resourceAttributes) ? spec.resourceAttributes : undefined;
-    const nra = isObject(spec.nonResourceAttributes) ? spec.nonResourceAttributes : undefined;
-    if (typeof spec.user !== 'string' && !Array.isArray(spec.groups)) {
-      throw invalid('SubjectAccessReview', 'authorization.k8s.io', '', [
-        {
-          type: 'FieldValueInvalid',
-          field: 'spec.user',
-          value: '',
-          detail: 'at least one of user or group must be specified',
-        },
-      ]);
-    }
-    const user: UserInfo = {
-      username: typeof spec.user === 'string' ? spec.user : '',
-      groups: Array.isArray(spec.groups) ? spec.groups.map(String) : [],
-    };
-    const decision = await this.authorizer.authorize({
-      user,
-      verb: String((ra ?? nra)?.verb ?? ''),
-      resourceRequest: ra !== undefined,
-      apiGroup: ra ? String(ra.group ?? '') : undefined,
-      resource: ra ? String(ra.resource ?? '') : undefined,
-      subresource: ra?.subresource ? String(ra.subresource) : undefined,
-      namespace: ra?.namespace ? String(ra.namespace) : undefined,
-      name: ra?.name ? String(ra.name) : undefined,
-      path: nra ? String(nra.path ?? '') : '',
-    });
-    return {
-      code: 201,
-      body: {
-        kind: 'SubjectAccessReview',
+        kind,
         apiVersion: 'authorization.k8s.io/v1',
         metadata: { creationTimestamp: null },
         spec,
