@@ -263,6 +263,69 @@ describe('HTTPS API', () => {
       expectStatus(p, 415, 'UnsupportedMediaType');
     });
 
+    it('virtual endpoints reject bad reviews, tokens, bindings and evictions with 4xx', async () => {
+      const json = (path: string, body: unknown) =>
+        api.request('POST', path, { body: JSON.stringify(body), contentType: 'application/json' });
+      const ssar = await json('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {},
+      });
+      expect(expectStatus(ssar, 422, 'Invalid').message).toContain(
+        'exactly one of nonResourceAttributes or resourceAttributes must be specified',
+      );
+      const shortToken = await json('/api/v1/namespaces/default/serviceaccounts/default/token', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 60 },
+      });
+      expect(expectStatus(shortToken, 422, 'Invalid').message).toContain(
+        'spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes',
+      );
+      const noSa = await json('/api/v1/namespaces/default/serviceaccounts/nobody/token', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {},
+      });
+      expectStatus(noSa, 404, 'NotFound');
+      const pod = await api.json('POST', '/api/v1/namespaces/default/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'bind-me' },
+        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+      });
+      expect(pod.status).toBe(201);
+      const noTarget = await json('/api/v1/namespaces/default/pods/bind-me/binding', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: 'bind-me' },
+        target: {},
+      });
+      expectStatus(noTarget, 422, 'Invalid');
+      const bound = await json('/api/v1/namespaces/default/pods/bind-me/binding', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: 'bind-me' },
+        target: { kind: 'Node', name: 'n1' },
+      });
+      expect(bound.status).toBe(201);
+      const again = await json('/api/v1/namespaces/default/pods/bind-me/binding', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: 'bind-me' },
+        target: { kind: 'Node', name: 'n2' },
+      });
+      expect(expectStatus(again, 409, 'Conflict').message).toContain('is already assigned to node "n1"');
+      const evictMissing = await json('/api/v1/namespaces/default/pods/ghost/eviction', {
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name: 'ghost' },
+      });
+      expectStatus(evictMissing, 404, 'NotFound');
+      const wrongVerb = await api.request('GET', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+      expectStatus(wrongVerb, 405, 'MethodNotAllowed');
+    });
+
     it('the server stays healthy after bad input', async () => {
       const r = await anon.request('GET', '/readyz');
       expect(r.status).toBe(200);
