@@ -234,4 +234,7 @@ export function isStatusError(e: unknown): e is StatusError {
 export const isNotFound = (e: unknown): boolean => isStatusError(e) && e.reason === 'NotFound';
 export const isAlreadyExists = (e: unknown): boolean => isStatusError(e) && e.reason === 'AlreadyExists';
 export const isConflict = (e: unknown): boolean => isStatusError(e) && e.reason === 'Conflict';
+/** A 409 from a stale resourceVersion (retryable by re-reading), as opposed to other conflicts. */
+export const isOptimisticConflict = (e: unknown): boolean =>
+  isConflict(e) && (e as StatusError).message.endsWith(OPTIMISTIC_LOCK_MESSAGE);
 export const isInvalid = (e: unknown): boolean => isStatusError(e) && e.reason === 'Invalid';

@@ -115,11 +115,6 @@ export const defaultHooks: Hooks = {
     }
   },
   trackManagedFields(def, old, next, ctx, subresource, now) {
-    if (ctx.fieldManager === '\u0000apply') {
-      next.metadata.managedFields = undefined;
-      delete next.metadata.managedFields;
-      return;
-    }
     const schema = schemaOf(def);
     const updated = updateManagedFields(
       old,

@@ -14,11 +14,19 @@ import {
   forbidden,
   type GroupResource,
   invalid,
+  isOptimisticConflict,
   notFound,
   optimisticConflict,
   StatusError,
 } from '../api/errors.js';
-import { isObject, type KList, type KObject, type ObjectMeta, type WatchEvent } from '../api/types.js';
+import {
+  isObject,
+  type KList,
+  type KObject,
+  type ManagedFieldsEntry,
+  type ObjectMeta,
+  type WatchEvent,
+} from '../api/types.js';
 import type { ResourceDef } from '../registry/types.js';
 import { type KV, StorageError, type Store, type StoreEvent, type Watcher } from '../storage/interface.js';
 import { defaultHooks, type Hooks } from './hooks.js';
@@ -34,6 +42,8 @@ export interface RequestContext {
   fieldValidation?: FieldValidation;
   /** Warnings to return as `Warning: 299 - "..."` headers. */
   warnings?: string[];
+  /** Entries already computed by server-side apply for a create; recorded as they are. */
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface ListParams {
@@ -372,7 +382,8 @@ export class Rest {
     if (!ctx.dryRun) await this.hooks.allocate(def, obj, this);
     def.defaults?.(obj);
     this.validate(def, obj);
-    this.hooks.trackManagedFields(def, undefined, obj, ctx, undefined, this.timestamp());
+    if (ctx.managedFields) meta.managedFields = ctx.managedFields;
+    else this.hooks.trackManagedFields(def, undefined, obj, ctx, undefined, this.timestamp());
     if (ctx.dryRun) return obj;
     try {
       const kv = await this.store.create(objectKey(def, ns, meta.name), this.encode(obj));
@@ -553,7 +564,7 @@ export class Rest {
     subresource?: string,
   ): Promise<KObject> {
     if (subresource === 'scale') {
-      return this.retry(def, name, async () => {
+      return this.retry(async () => {
         const scale = await this.getScale(def, ns, name);
         const patched = this.hooks.applyPatch(
           { group: 'autoscaling', version: 'v1', kind: 'Scale' },
@@ -564,7 +575,7 @@ export class Rest {
         return this.updateScale(def, ns, name, patched, ctx, true);
       });
     }
-    return this.retry(def, name, async () => {
+    return this.retry(async () => {
       const kv = await this.store.get(objectKey(def, ns, name));
       if (!kv) {
         if (kind === 'apply' && !subresource) return this.applyCreate(def, ns, name, patch, ctx);
@@ -619,24 +630,11 @@ export class Rest {
       ctx.force === true,
       this.timestamp(),
     );
-    const managedFields = obj.metadata.managedFields;
-    const created = await this.create(def, ns, obj, {
+    return this.create(def, ns, obj, {
       ...ctx,
       fieldValidation: 'Ignore',
-      fieldManager: '\u0000apply',
+      managedFields: obj.metadata.managedFields ?? [],
     });
-    if (!ctx.dryRun && managedFields) {
-      // create() recorded an Update entry; the applier owns these fields as Apply.
-      const kv = await this.store.get(objectKey(def, ns, name));
-      if (kv) {
-        const stored = this.decode(kv);
-        stored.metadata.managedFields = managedFields.map((e) => ({ ...e, time: this.timestamp() }));
-        const out = await this.store.update(kv.key, this.encode(stored), kv.modRevision);
-        return this.decode(out);
-      }
-    }
-    if (managedFields) created.metadata.managedFields = managedFields;
-    return created;
   }
 
   private checkApplyBody(def: ResourceDef, patch: unknown, ns: string | undefined, name: string): KObject {
@@ -668,20 +666,13 @@ export class Rest {
     return applied;
   }
 
-  private async retry<T>(def: ResourceDef, name: string, fn: () => Promise<T>): Promise<T> {
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
-        const retryable =
-          e instanceof StatusError &&
-          e.reason === 'Conflict' &&
-          e.message.endsWith('try again') &&
-          attempt < MAX_RETRIES;
-        if (!retryable) throw e;
-        // Another writer won the race; re-read and re-apply the patch.
-        void def;
-        void name;
+        // Another writer won the race: re-read and re-apply the patch.
+        if (!isOptimisticConflict(e) || attempt >= MAX_RETRIES) throw e;
       }
     }
   }

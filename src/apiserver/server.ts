@@ -385,9 +385,6 @@ export class ApiServer {
         resourceVersion: typeof p.resourceVersion === 'string' ? p.resourceVersion : undefined,
       };
     }
-    if (isObject(body) && Array.isArray(body.dryRun) && body.dryRun.includes('All')) {
-      // DeleteOptions.dryRun in the body is honoured like the query parameter.
-    }
     return opts;
   }
 

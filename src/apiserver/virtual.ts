@@ -2,7 +2,7 @@
  * Endpoints that are not plain stored objects: access reviews, token requests,
  * pod binding and eviction, namespace finalize.
  */
-import { badRequest, conflict, invalid, notFound } from '../api/errors.js';
+import { badRequest, conflict, invalid, isOptimisticConflict, notFound } from '../api/errors.js';
 import { isObject, type KObject } from '../api/types.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { UserInfo } from './auth/authn.js';
@@ -318,13 +318,7 @@ export class VirtualResources {
         await this.rest.bindPod(podsDef, c.namespace, pod, c.ctx);
         return { code: 201, body: successStatus() };
       } catch (e) {
-        if (
-          e instanceof Error &&
-          'reason' in e &&
-          (e as { reason: string }).reason === 'Conflict' &&
-          e.message.endsWith('try again')
-        )
-          continue;
+        if (isOptimisticConflict(e)) continue;
         throw e;
       }
     }
