@@ -101,9 +101,12 @@ export function startServer(opts: {
   kubeconfig: string;
   store?: 'sqlite' | 'memory';
   startTimeoutMs?: number;
+  /** More `ordinal up` flags (e.g. --nodes, --sim-ready-delay). */
+  extraArgs?: string[];
 }): Server {
   const args = [CLI, 'up', '--data-dir', opts.dataDir, '--kubeconfig', opts.kubeconfig, '--port', '0'];
   if (opts.store) args.push('--store', opts.store);
+  for (const a of opts.extraArgs ?? []) args.push(a);
   const spawnedAt = performance.now();
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   liveChildren.add(proc);

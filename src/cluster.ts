@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { isAlreadyExists } from './api/errors.js';
+import { type SimNodes, startSimNodes } from './agent/sim/index.js';
+import { isAlreadyExists, isNotFound } from './api/errors.js';
 import type { KObject } from './api/types.js';
 import { createAuthenticator, isPublicPath, type UserInfo } from './apiserver/auth/authn.js';
 import { type Authorizer, alwaysAllow } from './apiserver/auth/authz.js';
@@ -17,6 +18,7 @@ import { ApiServer } from './apiserver/server.js';
 import { VirtualResources } from './apiserver/virtual.js';
 import { InProcessClient } from './client/in-process.js';
 import { type Controllers, startControllers } from './controllers/index.js';
+import { ensureDefaultStorageClass } from './controllers/volume/index.js';
 import { resources } from './registry/index.js';
 import type { Store } from './storage/interface.js';
 import { MemoryStore } from './storage/memory.js';
@@ -28,8 +30,13 @@ export interface ClusterOptions {
   /** 0 picks a free port. */
   port: number;
   store: 'sqlite' | 'memory';
+  /** 'sim' registers `nodes` simulated nodes (the default); 'none' runs no node agent. */
   runtime?: string;
   nodes?: number;
+  /** Simulated nodes: bound pod → Running and Ready after this many ms (default 500). */
+  simReadyDelayMs?: number;
+  /** Directory for the shared-directory provisioner (default <dataDir>/shared). */
+  sharedDir?: string;
   pki: Pki;
   /** Replaces the authorizer (default: every authenticated user is allowed). */
   authorizer?: Authorizer;
@@ -109,10 +116,22 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const port = (server.address() as AddressInfo).port;
   serverAddress = `${opts.host}:${port}`;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  await publishApiEndpoints(rest, opts.host, port);
   const client = new InProcessClient(rest);
   let controllers: Controllers | undefined;
-  if (opts.controllers !== false)
-    controllers = await startControllers(client, rest, { caPem: opts.pki.caCertPem });
+  if (opts.controllers !== false) {
+    await ensureDefaultStorageClass(client);
+    controllers = await startControllers(client, rest, {
+      caPem: opts.pki.caCertPem,
+      dataDir: opts.dataDir,
+      ...(opts.sharedDir ? { sharedDir: opts.sharedDir } : {}),
+    });
+  }
+  let sim: SimNodes | undefined;
+  const nodes = opts.nodes ?? 1;
+  if ((opts.runtime ?? 'sim') === 'sim' && nodes > 0) {
+    sim = await startSimNodes(client, { nodes, readyDelayMs: opts.simReadyDelayMs ?? 500 });
+  }
   const compaction = startCompaction(store, opts.compactionIntervalMs ?? 5 * 60_000);
   let stopped = false;
   return {
@@ -125,6 +144,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       if (stopped) return;
       stopped = true;
       clearInterval(compaction);
+      await sim?.stop();
       await controllers?.stop();
       api.closeWatches();
       await new Promise<void>((resolve) => {
@@ -137,7 +157,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 }
 
 /** Objects every cluster has: the four system namespaces and the `kubernetes` Service. */
-async function bootstrap(rest: Rest): Promise<void> {
+export async function bootstrap(rest: Rest): Promise<void> {
   const nsDef = rest.resource('', 'v1', 'namespaces')!;
   for (const name of BOOTSTRAP_NAMESPACES) {
     await createIfMissing(() =>
@@ -163,6 +183,54 @@ async function bootstrap(rest: Rest): Promise<void> {
     },
   };
   await createIfMissing(() => rest.create(svcDef, 'default', svc, { fieldManager: 'ordinal' }));
+}
+
+/**
+ * The `kubernetes` Service's Endpoints and EndpointSlice name where the API
+ * server listens (upstream's apiserver keeps them itself; no controller does).
+ */
+async function publishApiEndpoints(rest: Rest, host: string, port: number): Promise<void> {
+  const ip = host === '0.0.0.0' || host === 'localhost' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const v6 = ip.includes(':');
+  const epDef = rest.resource('', 'v1', 'endpoints')!;
+  const endpoints: KObject = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
+  };
+  const sliceDef = rest.resource('discovery.k8s.io', 'v1', 'endpointslices')!;
+  const slice: KObject = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': 'kubernetes' },
+    },
+    addressType: v6 ? 'IPv6' : 'IPv4',
+    endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+    ports: [{ name: 'https', port, protocol: 'TCP' }],
+  };
+  for (const [def, obj] of [
+    [epDef, endpoints],
+    [sliceDef, slice],
+  ] as const) {
+    try {
+      const cur = await rest.get(def, 'default', 'kubernetes');
+      const next = { ...structuredClone(obj), metadata: { ...cur.metadata, labels: obj.metadata.labels } };
+      await rest.update(def, 'default', 'kubernetes', next, { fieldManager: 'ordinal' });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await createIfMissing(() =>
+        rest.create(def, 'default', structuredClone(obj), { fieldManager: 'ordinal' }),
+      );
+    }
+  }
 }
 
 async function createIfMissing(fn: () => Promise<unknown>): Promise<void> {

@@ -129,6 +129,11 @@ export const defaultHooks: Hooks = {
     if (next.metadata.managedFields === undefined) delete next.metadata.managedFields;
   },
   deleteWhenFinalized(def, obj) {
+    // Upstream shouldDeleteDuringUpdate: an object in graceful deletion (a pod
+    // waiting for its kubelet) stays until a delete with grace 0, however many
+    // updates (status, finalizer removal) it receives meanwhile.
+    const grace = obj.metadata.deletionGracePeriodSeconds;
+    if (typeof grace === 'number' && grace > 0) return false;
     return !this.pendingFinalizers(def, obj);
   },
   defaultDeletionFinalizer() {

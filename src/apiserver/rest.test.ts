@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { isStatusError, type StatusError } from '../api/errors.js';
 import type { KObject, WatchEvent } from '../api/types.js';
 import { resources } from '../registry/index.js';
@@ -220,6 +220,61 @@ describe('delete', () => {
     expect(bad.code).toBe(422);
   });
 
+  it('keeps annotation changes on Deployment /status, not on other kinds', async () => {
+    const deploy = rest.resource('apps', 'v1', 'deployments')!;
+    const d = await rest.create(deploy, 'a', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: {
+        selector: { matchLabels: { app: 'd' } },
+        template: { metadata: { labels: { app: 'd' } }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+      },
+    });
+    const withRev = structuredClone(d);
+    withRev.metadata.annotations = { 'deployment.kubernetes.io/revision': '1' };
+    withRev.metadata.labels = { ignored: 'yes' };
+    withRev.status = { observedGeneration: 1 };
+    const out = await rest.update(deploy, 'a', 'd', withRev, {}, 'status');
+    expect(out.metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '1' });
+    expect(out.metadata.labels).toBeUndefined();
+    const pod = await rest.create(pods, 'a', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'annotated' },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+    });
+    const t = structuredClone(pod);
+    t.metadata.annotations = { x: 'y' };
+    expect((await rest.update(pods, 'a', 'annotated', t, {}, 'status')).metadata.annotations).toBeUndefined();
+  });
+
+  it('retries a generated name that is already taken', async () => {
+    const first = await rest.create(cm, 'a', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { generateName: 'g-' },
+    });
+    // The next two suffixes repeat the first name's, then a fresh one follows.
+    const spy = vi.spyOn(Math, 'random');
+    const suffix = first.metadata.name!.slice(2);
+    const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+    const seq = [...suffix, ...suffix].map((ch) => (alphabet.indexOf(ch) + 0.5) / alphabet.length);
+    for (const v of seq) spy.mockReturnValueOnce(v);
+    try {
+      const second = await rest.create(cm, 'a', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { generateName: 'g-' },
+      });
+      expect(second.metadata.name).not.toBe(first.metadata.name);
+      expect(second.metadata.name).toMatch(/^g-[a-z0-9]{5}$/);
+      expect(spy.mock.calls.length).toBeGreaterThan(10);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('scheduled pods are deleted gracefully, unscheduled pods at once', async () => {
     const pod = (name: string, nodeName?: string): KObject => ({
       apiVersion: 'v1',
@@ -233,6 +288,12 @@ describe('delete', () => {
     const r = await rest.delete(pods, 'a', 'p2');
     expect(r.deleted).toBe(false);
     expect(r.object.metadata.deletionGracePeriodSeconds).toBe(30);
+    // The kubelet's final status write (phase Failed) leaves the terminating pod in place.
+    const dying = structuredClone(r.object);
+    dying.status = { phase: 'Failed' };
+    const after = await rest.update(pods, 'a', 'p2', dying, {}, 'status');
+    expect(after.metadata.deletionTimestamp).toBeDefined();
+    expect((await rest.get(pods, 'a', 'p2')).status).toMatchObject({ phase: 'Failed' });
     expect((await rest.delete(pods, 'a', 'p2', { gracePeriodSeconds: 0 })).deleted).toBe(true);
   });
 

@@ -385,13 +385,17 @@ export class Rest {
     if (ctx.managedFields) meta.managedFields = ctx.managedFields;
     else this.hooks.trackManagedFields(def, undefined, obj, ctx, undefined, this.timestamp());
     if (ctx.dryRun) return obj;
-    try {
-      const kv = await this.store.create(objectKey(def, ns, meta.name), this.encode(obj));
-      return this.decode(kv);
-    } catch (e) {
-      if (e instanceof StorageError && e.code === 'KeyExists')
-        throw alreadyExists(groupResource(def), meta.name);
-      throw e;
+    // A generated name that is taken gets a new suffix (upstream retries up to 8 times).
+    const generated = meta.generateName !== undefined && meta.name.startsWith(meta.generateName);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const kv = await this.store.create(objectKey(def, ns, meta.name), this.encode(obj));
+        return this.decode(kv);
+      } catch (e) {
+        if (!(e instanceof StorageError && e.code === 'KeyExists')) throw e;
+        if (!generated || attempt >= 7) throw alreadyExists(groupResource(def), meta.name);
+        meta.name = `${meta.generateName}${randomSuffix()}`;
+      }
     }
   }
 
@@ -439,10 +443,24 @@ export class Rest {
     managedFieldsDone = false,
   ): Promise<KObject> {
     const name = current.metadata.name!;
+    // A uid in the body is a precondition (upstream defaultUpdatedObjectInfo.Preconditions).
+    const wantUid = incoming.metadata.uid;
+    if (wantUid && wantUid !== current.metadata.uid) {
+      throw conflict(
+        groupResource(def),
+        name,
+        `Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${current.metadata.uid}`,
+      );
+    }
     let next: KObject;
     if (subresource === 'status') {
       next = structuredClone(current);
       next.status = incoming.status;
+      // Upstream's Deployment status strategy keeps annotation changes (the controller stores the revision there).
+      if (def.group === 'apps' && def.plural === 'deployments') {
+        if (incoming.metadata.annotations === undefined) delete next.metadata.annotations;
+        else next.metadata.annotations = incoming.metadata.annotations;
+      }
       // Only status changes through /status (labels, annotations, finalizers come from the old object).
       if (incoming.metadata.managedFields !== undefined)
         next.metadata.managedFields = incoming.metadata.managedFields;

@@ -2,12 +2,13 @@
  * Endpoints that are not plain stored objects: access reviews, token requests,
  * pod binding and eviction, namespace finalize.
  */
-import { badRequest, conflict, invalid, isOptimisticConflict, notFound } from '../api/errors.js';
+import { badRequest, invalid, notFound } from '../api/errors.js';
 import { isObject, type KObject } from '../api/types.js';
 import type { ResourceDef } from '../registry/types.js';
 import type { UserInfo } from './auth/authn.js';
 import type { Authorizer } from './auth/authz.js';
 import type { ServiceAccountTokens } from './auth/sa-token.js';
+import { assignPod } from './binding.js';
 import type { RequestContext, Rest } from './rest.js';
 
 export interface VirtualCall {
@@ -286,43 +287,8 @@ export class VirtualResources {
         { type: 'FieldValueRequired', field: 'target.name', detail: '' },
       ]);
     }
-    const podsDef = this.rest.resource('', 'v1', 'pods')!;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const pod = await this.rest.get(podsDef, c.namespace, podName);
-      const spec = (pod.spec ?? {}) as Record<string, unknown>;
-      if (pod.metadata.deletionTimestamp) {
-        throw conflict(
-          { group: '', resource: 'pods/binding' },
-          podName,
-          `pod ${podName} is being deleted, cannot be assigned to a host`,
-        );
-      }
-      if (spec.nodeName) {
-        throw conflict(
-          { group: '', resource: 'pods/binding' },
-          podName,
-          `pod ${podName} is already assigned to node "${String(spec.nodeName)}"`,
-        );
-      }
-      spec.nodeName = node;
-      pod.spec = spec;
-      const status = (pod.status ?? {}) as Record<string, unknown>;
-      const conds = Array.isArray(status.conditions) ? (status.conditions as Record<string, unknown>[]) : [];
-      const now = this.rest.timestamp();
-      const others = conds.filter((x) => x.type !== 'PodScheduled');
-      status.conditions = [
-        ...others,
-        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
-      ];
-      try {
-        await this.rest.bindPod(podsDef, c.namespace, pod, c.ctx);
-        return { code: 201, body: successStatus() };
-      } catch (e) {
-        if (isOptimisticConflict(e)) continue;
-        throw e;
-      }
-    }
-    throw conflict({ group: '', resource: 'pods/binding' }, podName, 'too many concurrent updates');
+    await assignPod(this.rest, c.namespace, podName, node, c.ctx);
+    return { code: 201, body: successStatus() };
   }
 
   private async eviction(c: VirtualCall): Promise<{ code: number; body: unknown }> {

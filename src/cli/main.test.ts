@@ -21,6 +21,7 @@ describe('parseCli', () => {
         store: 'sqlite',
         runtime: 'sim',
         nodes: 1,
+        simReadyDelayMs: 500,
       },
     });
   });
@@ -41,6 +42,10 @@ describe('parseCli', () => {
         'sim',
         '--nodes',
         '3',
+        '--sim-ready-delay',
+        '0',
+        '--shared-dir',
+        '/nfs',
       ],
       env,
     );
@@ -54,6 +59,8 @@ describe('parseCli', () => {
         store: 'memory',
         runtime: 'sim',
         nodes: 3,
+        simReadyDelayMs: 0,
+        sharedDir: '/nfs',
       },
     });
   });
@@ -62,6 +69,12 @@ describe('parseCli', () => {
     expect(parseCli(['up', '--port', '70000'], env).cmd).toBe('error');
     expect(parseCli(['up', '--store', 'etcd'], env).cmd).toBe('error');
     expect(parseCli(['up', '--runtime', 'docker'], env).cmd).toBe('error');
+    expect(parseCli(['up', '--runtime', 'oci'], env)).toMatchObject({
+      cmd: 'error',
+      message: expect.stringContaining('not implemented yet'),
+    });
+    expect(parseCli(['up', '--sim-ready-delay', '-1'], env).cmd).toBe('error');
+    expect(parseCli(['up', '--sim-ready-delay', 'soon'], env).cmd).toBe('error');
     expect(parseCli(['up', '--bogus'], env).cmd).toBe('error');
     expect(parseCli(['up', 'extra'], env).cmd).toBe('error');
     expect(parseCli(['frobnicate'], env)).toEqual({ cmd: 'error', message: 'unknown command "frobnicate"' });
@@ -120,7 +133,16 @@ describe('up (with a stand-in cluster)', () => {
     };
     const kubeconfig = join(dir, 'kubeconfig');
     const running = await up(
-      { dataDir: dir, kubeconfig, host: '127.0.0.1', port: 0, store: 'memory', runtime: 'sim', nodes: 1 },
+      {
+        dataDir: dir,
+        kubeconfig,
+        host: '127.0.0.1',
+        port: 0,
+        store: 'memory',
+        runtime: 'sim',
+        nodes: 1,
+        simReadyDelayMs: 0,
+      },
       deps,
     );
     expect(running.kubeconfigPath).toBe(kubeconfig);

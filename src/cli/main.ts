@@ -18,6 +18,10 @@ export interface UpOptions {
   store: 'sqlite' | 'memory';
   runtime: string;
   nodes: number;
+  /** Simulated nodes: how long a bound pod takes to become Running and Ready. */
+  simReadyDelayMs: number;
+  /** Directory served by the shared-directory (nfs-subdir style) provisioner. */
+  sharedDir?: string;
 }
 
 export type Command =
@@ -26,7 +30,7 @@ export type Command =
   | { cmd: 'help'; topic?: string }
   | { cmd: 'error'; message: string };
 
-const RUNTIMES = ['sim', 'oci'];
+const RUNTIMES = ['sim'];
 
 export const USAGE = `Usage: ordinal <command> [options]
 
@@ -42,8 +46,14 @@ Options for up:
   --host H           Address to listen on (default 127.0.0.1)
   --port N           Port to listen on (default 6443; 0 picks a free one)
   --store S          sqlite (default, persistent) or memory
-  --runtime R        Container runtime: sim (default) or oci
+  --runtime R        Node runtime: sim (simulated nodes, no processes; the
+                     only runtime so far)
   --nodes N          Number of nodes (default 1)
+  --sim-ready-delay MS
+                     Simulated nodes: milliseconds from binding until a pod
+                     is Running and Ready (default 500)
+  --shared-dir DIR   Directory the shared-directory (nfs-subdir style)
+                     provisioner creates volumes in (default DATA_DIR/shared)
 `;
 
 /** Parses argv (without node and script). Never throws; bad input is {cmd:'error'}. */
@@ -69,6 +79,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         store: { type: 'string' },
         runtime: { type: 'string' },
         nodes: { type: 'string' },
+        'sim-ready-delay': { type: 'string' },
+        'shared-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -89,11 +101,24 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (nodes === undefined || nodes < 0 || nodes > 1000) {
     return { cmd: 'error', message: `--nodes must be a number between 0 and 1000, got "${str('nodes')}"` };
   }
+  const simReadyDelayMs = parseIntOption(str('sim-ready-delay') ?? '500');
+  if (simReadyDelayMs === undefined || simReadyDelayMs > 3_600_000) {
+    return {
+      cmd: 'error',
+      message: `--sim-ready-delay must be a number of milliseconds up to 3600000, got "${str('sim-ready-delay')}"`,
+    };
+  }
   const store = str('store') ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') {
     return { cmd: 'error', message: `--store must be sqlite or memory, got "${store}"` };
   }
   const runtime = str('runtime') ?? 'sim';
+  if (runtime === 'oci') {
+    return {
+      cmd: 'error',
+      message: '--runtime oci is not implemented yet: real containers are planned; use --runtime sim',
+    };
+  }
   if (!RUNTIMES.includes(runtime)) {
     return { cmd: 'error', message: `--runtime must be one of ${RUNTIMES.join(', ')}, got "${runtime}"` };
   }
@@ -101,6 +126,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (!host) return { cmd: 'error', message: '--host must not be empty' };
   const dataDir = resolve(expandHome(str('data-dir') ?? join(env.HOME || homedir(), '.ordinal')));
   const kubeconfig = str('kubeconfig');
+  const sharedDir = str('shared-dir');
   return {
     cmd: 'up',
     opts: {
@@ -111,6 +137,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       store,
       runtime,
       nodes,
+      simReadyDelayMs,
+      ...(sharedDir ? { sharedDir: resolve(expandHome(sharedDir)) } : {}),
     },
   };
 }
@@ -151,6 +179,8 @@ export interface UpDeps {
     store: 'sqlite' | 'memory';
     runtime?: string;
     nodes?: number;
+    simReadyDelayMs?: number;
+    sharedDir?: string;
     pki: Pki;
   }): Promise<{ url: string; stop(): Promise<void> }>;
   log(line: string): void;
@@ -181,6 +211,8 @@ export async function up(opts: UpOptions, deps: UpDeps): Promise<RunningCluster>
     store: opts.store,
     runtime: opts.runtime,
     nodes: opts.nodes,
+    simReadyDelayMs: opts.simReadyDelayMs,
+    ...(opts.sharedDir ? { sharedDir: opts.sharedDir } : {}),
     pki,
   });
   let kubeconfigPath: string;

@@ -3,8 +3,9 @@
  * the same process: same validation, defaults, concurrency and watch semantics
  * as HTTP, without serialisation round trips.
  */
-import { notFound, StatusError } from '../api/errors.js';
-import type { KList, KObject, WatchEvent } from '../api/types.js';
+import { badRequest, notFound, StatusError } from '../api/errors.js';
+import { isObject, type KList, type KObject, type WatchEvent } from '../api/types.js';
+import { assignPod } from '../apiserver/binding.js';
 import type { Rest } from '../apiserver/rest.js';
 import type { ResourceDef } from '../registry/types.js';
 import type {
@@ -17,6 +18,16 @@ import type {
   WatchOpts,
   WriteOpts,
 } from './interface.js';
+
+/**
+ * Lets timers and I/O run before each call. The REST layer over the memory
+ * store completes without ever leaving the microtask queue, so a controller
+ * busy with thousands of writes would otherwise starve HTTP clients and
+ * timers; a call over HTTP would have yielded here too.
+ */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export class InProcessClient implements Client {
   constructor(
@@ -40,12 +51,14 @@ export class InProcessClient implements Client {
     name: string,
     subresource?: string,
   ): Promise<KObject> {
+    await turn();
     const def = this.def(res);
     if (subresource === 'scale') return this.rest.getScale(def, this.ns(def, namespace), name);
     return this.rest.get(def, this.ns(def, namespace), name);
   }
 
   async list(res: ResourceRef, namespace: string | undefined, opts: ListOpts = {}): Promise<KList> {
+    await turn();
     const def = this.def(res);
     return this.rest.list(def, this.ns(def, namespace), opts);
   }
@@ -56,7 +69,28 @@ export class InProcessClient implements Client {
     obj: KObject,
     opts: WriteOpts = {},
   ): Promise<KObject> {
+    await turn();
     const def = this.def(res);
+    if (def.group === '' && def.plural === 'pods' && opts.subresource === 'binding') {
+      const target = isObject(obj.target) ? obj.target : {};
+      const node = typeof target.name === 'string' ? target.name : '';
+      if (!node) throw badRequest('Binding target.name is required');
+      await assignPod(this.rest, this.ns(def, namespace), obj.metadata.name ?? '', node, {
+        fieldManager: opts.fieldManager ?? this.manager,
+        dryRun: opts.dryRun,
+      });
+      return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', code: 201 };
+    }
+    if (def.group === '' && def.plural === 'pods' && opts.subresource === 'eviction') {
+      const d = isObject(obj.deleteOptions) ? obj.deleteOptions : {};
+      await this.rest.delete(def, this.ns(def, namespace), obj.metadata.name ?? '', {
+        gracePeriodSeconds: typeof d.gracePeriodSeconds === 'number' ? d.gracePeriodSeconds : undefined,
+      });
+      return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', code: 201 };
+    }
+    if (opts.subresource) {
+      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+    }
     return this.rest.create(def, this.ns(def, namespace), structuredClone(obj), {
       fieldManager: opts.fieldManager ?? this.manager,
       dryRun: opts.dryRun,
@@ -70,6 +104,7 @@ export class InProcessClient implements Client {
     obj: KObject,
     opts: WriteOpts = {},
   ): Promise<KObject> {
+    await turn();
     const def = this.def(res);
     const name = obj.metadata.name;
     if (!name) throw new StatusError(400, 'BadRequest', 'name is required for update');
@@ -91,6 +126,7 @@ export class InProcessClient implements Client {
     patch: unknown,
     opts: WriteOpts & { force?: boolean } = {},
   ): Promise<KObject> {
+    await turn();
     const def = this.def(res);
     return this.rest.patch(
       def,
@@ -114,6 +150,7 @@ export class InProcessClient implements Client {
     name: string,
     opts: DeleteOpts = {},
   ): Promise<KObject | undefined> {
+    await turn();
     const def = this.def(res);
     const r = await this.rest.delete(def, this.ns(def, namespace), name, opts, { dryRun: opts.dryRun });
     return r.object;

@@ -55,6 +55,17 @@ export function objectReference(obj: KObject): Record<string, string> {
   return ref;
 }
 
+/** The last event-name suffix handed out, shared by every recorder in the process. */
+let lastNanos = 0n;
+
+/** Unique, increasing "unix nanos" from a millisecond clock (unique across recorders, so names never collide). */
+function nanos(d: Date): bigint {
+  let n = BigInt(d.getTime()) * 1_000_000n;
+  if (n <= lastNanos) n = lastNanos + 1n;
+  lastNanos = n;
+  return n;
+}
+
 export function createRecorder(client: Client, component: string, opts: RecorderOptions = {}): EventRecorder {
   const now = opts.now ?? (() => new Date());
   const host = opts.host;
@@ -62,15 +73,6 @@ export function createRecorder(client: Client, component: string, opts: Recorder
   const onError = opts.onError ?? ((err: unknown) => console.error(`event recorder (${component}):`, err));
   const seen = new Map<string, Remembered>();
   const chains = new Map<string, Promise<void>>();
-  let lastNanos = 0n;
-
-  /** Unique, increasing "unix nanos" from a millisecond clock. */
-  const nanos = (d: Date): bigint => {
-    let n = BigInt(d.getTime()) * 1_000_000n;
-    if (n <= lastNanos) n = lastNanos + 1n;
-    lastNanos = n;
-    return n;
-  };
 
   const remember = (key: string, r: Remembered): void => {
     seen.delete(key);

@@ -826,10 +826,14 @@ function formatTime(now: string): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
+/** A read-only view of the object without metadata.managedFields (shares everything else with `obj`). */
 function withoutManagedFields(obj: KObject): JsonObject {
-  const copy = structuredClone(obj) as JsonObject;
-  const meta = copy.metadata;
-  if (isObject(meta)) delete meta.managedFields;
+  const copy: JsonObject = { ...obj };
+  if (isObject(obj.metadata)) {
+    const meta: JsonObject = { ...obj.metadata };
+    delete meta.managedFields;
+    copy.metadata = meta;
+  }
   return copy;
 }
 
@@ -1136,7 +1140,8 @@ export function updateManagedFields(
   now: string,
   opts: ManagedFieldsOptions = {},
 ): KObject {
-  const out = structuredClone(updated) as JsonObject;
+  // Only metadata.managedFields changes: copy metadata, share the rest with `updated`.
+  const out: JsonObject = { ...updated, metadata: isObject(updated.metadata) ? { ...updated.metadata } : {} };
   try {
     const managed = managedFieldsForWrite(old, updated, Boolean(subresource));
     const oldBase = old ? withoutManagedFields(old) : undefined;

@@ -292,7 +292,8 @@ describe('HTTPS API', () => {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: 'bind-me' },
-        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+        // Another scheduler's pod: ours leaves it for this test to bind.
+        spec: { schedulerName: 'manual', containers: [{ name: 'c', image: 'nginx' }] },
       });
       expect(pod.status).toBe(201);
       const noTarget = await json('/api/v1/namespaces/default/pods/bind-me/binding', {

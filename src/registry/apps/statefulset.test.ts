@@ -65,7 +65,7 @@ describe('StatefulSet defaults', () => {
         serviceName: 'db',
         replicas: 3,
         podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0, maxUnavailable: 1 } },
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         revisionHistoryLimit: 10,
         selector: { matchLabels: { app: 'db' } },
@@ -141,21 +141,22 @@ describe('StatefulSet defaults', () => {
     expect(defaulted(b).spec).toMatchObject({ updateStrategy: { rollingUpdate: { partition: 0 } } });
   });
 
-  it('drops maxUnavailable as 1.33 does (MaxUnavailableStatefulSet off), defaults it to 1 when on', () => {
+  it('keeps and defaults maxUnavailable (MaxUnavailableStatefulSet on, as 1.35), drops it when the gate is off (1.33)', () => {
     const a = dbManifest();
     (a.spec as Record<string, unknown>).updateStrategy = { rollingUpdate: { maxUnavailable: 2 } };
     expect(defaulted(a).spec).toMatchObject({
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0, maxUnavailable: 2 } },
     });
-    expect(JSON.stringify(a.spec)).not.toContain('maxUnavailable');
-    statefulSetFeatures.maxUnavailable = true;
+    expect(defaulted(dbManifest()).spec).toMatchObject({
+      updateStrategy: { rollingUpdate: { partition: 0, maxUnavailable: 1 } },
+    });
+    statefulSetFeatures.maxUnavailable = false;
     try {
-      const b = defaulted(dbManifest());
-      expect(b.spec).toMatchObject({
-        updateStrategy: { rollingUpdate: { partition: 0, maxUnavailable: 1 } },
-      });
+      const b = dbManifest();
+      (b.spec as Record<string, unknown>).updateStrategy = { rollingUpdate: { maxUnavailable: 2 } };
+      expect(JSON.stringify(defaulted(b).spec)).not.toContain('maxUnavailable');
     } finally {
-      statefulSetFeatures.maxUnavailable = false;
+      statefulSetFeatures.maxUnavailable = true;
     }
   });
 });

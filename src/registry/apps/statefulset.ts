@@ -40,11 +40,11 @@ import {
 import { selectorTemplateMismatch, templateCells, validateSpecSelector } from './workload.js';
 
 /**
- * Feature gates that change the StatefulSet API surface. Defaults are 1.33's:
- * MaxUnavailableStatefulSet is alpha and off, so `maxUnavailable` is dropped on
- * write and never defaulted (1.35 turns it on and defaults it to 1).
+ * Feature gates that change the StatefulSet API surface. MaxUnavailableStatefulSet
+ * is on, as in 1.35 where it is beta: `rollingUpdate.maxUnavailable` is kept and
+ * defaulted to 1 (1.33, where it is alpha and off, drops it on write).
  */
-export const statefulSetFeatures = { maxUnavailable: false };
+export const statefulSetFeatures = { maxUnavailable: true };
 
 export const UPDATE_FORBIDDEN_MESSAGE =
   "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";

@@ -24,6 +24,9 @@ import {
   validateObjectMetaUpdate,
 } from '../validation.js';
 import {
+  addFinalizer,
+  isCreate,
+  PVC_PROTECTION_FINALIZER,
   storageClassOf,
   VOLUME_MODES,
   validateAccessModes,
@@ -41,6 +44,8 @@ export function defaultPVCSpec(spec: Json): void {
 function defaults(obj: KObject): void {
   if (!isRecord(obj.spec)) obj.spec = {};
   defaultPVCSpec(obj.spec as Json);
+  // StorageObjectInUseProtection admission: every new claim is protected while pods use it.
+  if (isCreate(obj)) addFinalizer(obj, PVC_PROTECTION_FINALIZER);
   if (!isRecord(obj.status)) obj.status = {};
   const status = obj.status as Json;
   if (!status.phase) status.phase = 'Pending';

@@ -23,6 +23,9 @@ import {
   validateObjectMetaUpdate,
 } from '../validation.js';
 import {
+  addFinalizer,
+  isCreate,
+  PV_PROTECTION_FINALIZER,
   storageClassOf,
   VOLUME_MODES,
   validateAccessModes,
@@ -66,9 +69,16 @@ function defaults(obj: KObject): void {
   if (!spec.persistentVolumeReclaimPolicy) spec.persistentVolumeReclaimPolicy = 'Retain';
   if (spec.volumeMode === undefined || spec.volumeMode === null) spec.volumeMode = 'Filesystem';
   if (isRecord(spec.hostPath) && spec.hostPath.type === undefined) spec.hostPath.type = '';
+  const creating = isCreate(obj);
+  // StorageObjectInUseProtection admission: a Bound volume is not removed under its claim.
+  if (creating) addFinalizer(obj, PV_PROTECTION_FINALIZER);
   if (!isRecord(obj.status)) obj.status = {};
   const status = obj.status as Json;
   if (!status.phase) status.phase = 'Pending';
+  // The strategy's PrepareForCreate stamps the first phase (PersistentVolumeLastPhaseTransitionTime).
+  if (creating && !status.lastPhaseTransitionTime && obj.metadata.creationTimestamp) {
+    status.lastPhaseTransitionTime = obj.metadata.creationTimestamp;
+  }
 }
 
 function validateSpec(obj: KObject): FieldError[] {

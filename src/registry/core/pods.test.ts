@@ -213,7 +213,65 @@ describe('pod defaults and validation', () => {
       containers: [{ resources: { requests: { cpu: '1', memory: '1Gi' } }, imagePullPolicy: 'IfNotPresent' }],
     });
     expect(p.status).toEqual({ phase: 'Pending', qosClass: 'Guaranteed' });
+    // DefaultTolerationSeconds admission, in upstream's shape and order.
+    expect((p.spec as Record<string, unknown>).tolerations).toEqual([
+      {
+        key: 'node.kubernetes.io/not-ready',
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: 300,
+      },
+      {
+        key: 'node.kubernetes.io/unreachable',
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: 300,
+      },
+    ]);
     expect(pods.validate?.(p)).toEqual([]);
+  });
+
+  it('adds default tolerations only for taints not already tolerated', () => {
+    const withSpec = (tolerations: unknown[]): Record<string, unknown> => {
+      const p: KObject = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web', namespace: 'default' },
+        spec: { containers: [{ name: 'web', image: 'nginx' }], tolerations },
+      };
+      pods.defaults?.(p);
+      return p.spec as Record<string, unknown>;
+    };
+    const own = {
+      key: 'node.kubernetes.io/unreachable',
+      operator: 'Exists',
+      effect: 'NoExecute',
+      tolerationSeconds: 6000,
+    };
+    expect(withSpec([own]).tolerations).toEqual([
+      own,
+      {
+        key: 'node.kubernetes.io/not-ready',
+        operator: 'Exists',
+        effect: 'NoExecute',
+        tolerationSeconds: 300,
+      },
+    ]);
+    // An empty key with Exists tolerates every taint; an empty effect matches NoExecute.
+    expect(withSpec([{ operator: 'Exists' }]).tolerations).toEqual([{ operator: 'Exists' }]);
+    // NoSchedule tolerations do not cover the NoExecute taints.
+    const noSchedule = { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule' };
+    expect(withSpec([noSchedule]).tolerations).toHaveLength(3);
+    // Idempotent: defaulting an already admitted pod adds nothing.
+    const once = withSpec([]);
+    const p2: KObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'w' },
+      spec: structuredClone(once),
+    };
+    pods.defaults?.(p2);
+    expect((p2.spec as Record<string, unknown>).tolerations).toEqual(once.tolerations);
   });
 
   it('computes QoS classes', () => {
@@ -255,7 +313,8 @@ describe('pod defaults and validation', () => {
     ]);
 
     const tolerationAdded = structuredClone(old);
-    (tolerationAdded.spec as Record<string, unknown>).tolerations = [{ key: 'k', operator: 'Exists' }];
+    const addedSpec = tolerationAdded.spec as Record<string, unknown>;
+    addedSpec.tolerations = [...(addedSpec.tolerations as unknown[]), { key: 'k', operator: 'Exists' }];
     expect(pods.validateUpdate?.(tolerationAdded, old)).toEqual([]);
   });
 

@@ -193,11 +193,46 @@ export function podQOSClass(spec: Json): 'Guaranteed' | 'Burstable' | 'BestEffor
   return guaranteed && requests.size === limits.size ? 'Guaranteed' : 'Burstable';
 }
 
+/** The taint keys DefaultTolerationSeconds tolerates for 300 s on every pod. */
+export const TAINT_NODE_NOT_READY = 'node.kubernetes.io/not-ready';
+export const TAINT_NODE_UNREACHABLE = 'node.kubernetes.io/unreachable';
+const DEFAULT_TOLERATION_SECONDS = 300;
+
+/**
+ * Upstream's DefaultTolerationSeconds admission plugin (pods, create and
+ * update, not subresources): appends `not-ready:NoExecute` and
+ * `unreachable:NoExecute` tolerations with tolerationSeconds 300 unless a
+ * toleration already covers that taint key (or every key) with effect
+ * NoExecute (or every effect).
+ */
+export function addDefaultTolerations(spec: Json): void {
+  const tolerations = arr(spec.tolerations);
+  const covers = (key: string): boolean =>
+    tolerations.some((t) => {
+      const k = str(get(t, 'key'));
+      const effect = str(get(t, 'effect'));
+      return (k === key || k === '') && (effect === 'NoExecute' || effect === '');
+    });
+  const notReady = covers(TAINT_NODE_NOT_READY);
+  const unreachable = covers(TAINT_NODE_UNREACHABLE);
+  if (notReady && unreachable) return;
+  const out = [...tolerations];
+  for (const [key, has] of [
+    [TAINT_NODE_NOT_READY, notReady],
+    [TAINT_NODE_UNREACHABLE, unreachable],
+  ] as const) {
+    if (has) continue;
+    out.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+  }
+  spec.tolerations = out;
+}
+
 function defaults(obj: KObject): void {
   if (!isRecord(obj.spec)) obj.spec = {};
   const spec = obj.spec as Json;
   defaultPodSpec(spec);
   defaultPodOnlyFields(spec);
+  addDefaultTolerations(spec);
   if (!isRecord(obj.status)) obj.status = {};
   const status = obj.status as Json;
   if (!status.phase) status.phase = 'Pending';

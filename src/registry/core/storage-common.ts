@@ -1,4 +1,5 @@
 import type { FieldError } from '../../api/errors.js';
+import type { KObject } from '../../api/types.js';
 import { arr } from '../printers.js';
 import {
   eachInvalid,
@@ -46,4 +47,30 @@ export function storageClassOf(annotations: Record<string, string> | undefined, 
   const beta = annotations?.['volume.beta.kubernetes.io/storage-class'];
   if (beta !== undefined) return beta;
   return typeof specClass === 'string' ? specClass : '';
+}
+
+export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
+export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
+
+/**
+ * Whether `defaults` runs for a create: ResourceDef has no create-only hook,
+ * and on create the object has no resourceVersion yet and its status was
+ * reset to {} (updates carry the stored status, which always has a phase).
+ */
+export function isCreate(obj: KObject): boolean {
+  if (obj.metadata.resourceVersion) return false;
+  const status = obj.status;
+  return (
+    status === undefined || status === null || (isRecordLike(status) && Object.keys(status).length === 0)
+  );
+}
+
+function isRecordLike(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Appends a finalizer unless present (the admission plugin's addFinalizer). */
+export function addFinalizer(obj: KObject, finalizer: string): void {
+  const fins = obj.metadata.finalizers ?? [];
+  if (!fins.includes(finalizer)) obj.metadata.finalizers = [...fins, finalizer];
 }
