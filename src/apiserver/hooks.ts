@@ -8,7 +8,7 @@ import { isObject, type KObject, type ManagedFieldsEntry } from '../api/types.js
 import { applyPatch as serverSideApplyPatch, updateManagedFields } from '../machinery/apply.js';
 import { applyJsonPatch } from '../machinery/json-patch.js';
 import { jsonMergePatch } from '../machinery/merge-patch.js';
-import { schemaFor, unknownFields } from '../machinery/schema.js';
+import { pruneUnknownFields, schemaFor, unknownFields } from '../machinery/schema.js';
 import { parseFieldSelector, parseLabelSelector } from '../machinery/selectors.js';
 import { strategicMergePatch } from '../machinery/strategic-merge-patch.js';
 import { ANY, type TypeSchema } from '../machinery/type-schema.js';
@@ -50,6 +50,8 @@ export interface Hooks {
   ): KObject;
   toScale(def: ResourceDef, obj: KObject): KObject;
   unknownFields(def: ResourceDef, obj: KObject): string[];
+  /** Deletes the fields unknownFields would report from `obj` (in place) and returns their paths. */
+  pruneUnknownFields(def: ResourceDef, obj: KObject): string[];
   /** The first value whose JSON type cannot decode into the schema (e.g. an array for a map). */
   typeMismatch(def: ResourceDef, obj: KObject): TypeMismatch | undefined;
   /** Assigns cluster-allocated values on create (Service clusterIP and nodePorts). */
@@ -196,6 +198,11 @@ export const defaultHooks: Hooks = {
     const schema = schemaFor(def.group, def.version, def.kind);
     if (!schema) return [];
     return unknownFields(obj, schema);
+  },
+  pruneUnknownFields(def, obj) {
+    const schema = schemaFor(def.group, def.version, def.kind);
+    if (!schema) return [];
+    return pruneUnknownFields(obj, schema);
   },
   typeMismatch(def, obj) {
     const schema = schemaFor(def.group, def.version, def.kind);

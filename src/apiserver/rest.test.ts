@@ -249,6 +249,33 @@ describe('delete', () => {
     expect((await rest.update(pods, 'a', 'annotated', t, {}, 'status')).metadata.annotations).toBeUndefined();
   });
 
+  it('drops unknown fields (Warn warns, Ignore is silent, Strict refuses)', async () => {
+    const warn = { fieldValidation: 'Warn' as const, warnings: [] as string[] };
+    const made = await rest.create(
+      cm,
+      'a',
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'u1' }, data: { a: 'b' }, extra: 1 },
+      warn,
+    );
+    expect(made).not.toHaveProperty('extra');
+    expect(await rest.get(cm, 'a', 'u1')).not.toHaveProperty('extra');
+    expect(warn.warnings).toEqual(['unknown field "extra"']);
+    const quiet = { fieldValidation: 'Ignore' as const, warnings: [] as string[] };
+    const patched = await rest.patch(cm, 'a', 'u1', 'merge', { extra: 2, data: { c: 'd' } }, quiet);
+    expect(patched).not.toHaveProperty('extra');
+    expect(patched.data).toEqual({ a: 'b', c: 'd' });
+    expect(quiet.warnings).toEqual([]);
+    const e = await fails(
+      rest.create(
+        cm,
+        'a',
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'u2' }, extra: 1 },
+        { fieldValidation: 'Strict' },
+      ),
+    );
+    expect(e.code).toBe(400);
+  });
+
   it('retries a generated name that is already taken', async () => {
     const first = await rest.create(cm, 'a', {
       apiVersion: 'v1',

@@ -951,13 +951,15 @@ export class Rest {
       );
     }
     const mode = ctx.fieldValidation ?? 'Warn';
-    if (mode === 'Ignore') return;
-    const unknown = this.hooks.unknownFields(def, obj);
-    if (unknown.length === 0) return;
     if (mode === 'Strict') {
+      const unknown = this.hooks.unknownFields(def, obj);
+      if (unknown.length === 0) return;
       const msgs = unknown.map((f) => `unknown field "${f}"`);
       throw badRequest(`strict decoding error: ${msgs.join(', ')}`);
     }
+    // Ignore and Warn drop unknown fields, as upstream's decoder does; Warn also says so.
+    const unknown = this.hooks.pruneUnknownFields(def, obj);
+    if (mode === 'Ignore' || unknown.length === 0) return;
     ctx.warnings ??= [];
     for (const f of unknown) ctx.warnings.push(`unknown field "${f}"`);
   }

@@ -3,15 +3,14 @@
  * plain Service/Pod objects for the pure functions, and an in-process API
  * server with helpers to create pods and set their status like a kubelet.
  */
-import { isNotFound } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
-import { Rest } from '../apiserver/rest.js';
-import { InProcessClient } from '../client/in-process.js';
+import type { Rest } from '../apiserver/rest.js';
+import type { InProcessClient } from '../client/in-process.js';
 import { InformerFactory } from '../client/informer.js';
 import type { ResourceRef } from '../client/interface.js';
-import { resources } from '../registry/index.js';
-import { MemoryStore } from '../storage/memory.js';
-import { NAMESPACES, NODES, PODS, SERVICES } from './util/resources.js';
+import type { MemoryStore } from '../storage/memory.js';
+import { createNamespace, type Poll, startInProcessApi, tryGet, waitFor } from '../testing/in-process.js';
+import { NODES, PODS, SERVICES } from './util/resources.js';
 
 export interface PodFixture {
   name: string;
@@ -132,13 +131,7 @@ export interface ApiEnv {
 }
 
 export async function apiEnv(): Promise<ApiEnv> {
-  const store = new MemoryStore();
-  const rest = new Rest(store, resources);
-  const client = new InProcessClient(rest);
-  // What cluster.ts's bootstrap creates that these tests rely on (kept local: cluster.ts pulls in the node agent).
-  for (const name of ['default', 'kube-system']) {
-    await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  }
+  const { rest, store, client } = await startInProcessApi();
   const informers = new InformerFactory(client);
   const setStatus: ApiEnv['setStatus'] = async (ns, name, s) => {
     const cur = await client.get(PODS, ns, name);
@@ -160,9 +153,7 @@ export async function apiEnv(): Promise<ApiEnv> {
     client,
     store,
     informers,
-    async ns(name) {
-      await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-    },
+    ns: (name) => createNamespace(client, name),
     node(name, zone) {
       return client.create(NODES, undefined, {
         apiVersion: 'v1',
@@ -190,14 +181,7 @@ export async function apiEnv(): Promise<ApiEnv> {
       return setStatus(ns, f.name, { ip: f.ip, ready: f.ready ?? true, phase: f.phase });
     },
     setStatus,
-    async tryGet(res, ns, name) {
-      try {
-        return await client.get(res, ns, name);
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
-    },
+    tryGet: (res, ns, name) => tryGet(client, res, ns, name),
     async close() {
       await informers.stop();
       await store.close();
@@ -205,22 +189,31 @@ export async function apiEnv(): Promise<ApiEnv> {
   };
 }
 
-/** Polls until `fn` returns something other than undefined/false. */
-export async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what = 'condition',
-  timeoutMs = 5000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 10));
+/**
+ * A StatefulSet's headless Service `db` (port pg 5432, selector app=db) and
+ * its pods db-0, db-1, db-2 (hostname db-<i>, subdomain db, IP 10.1.0.<i+1>);
+ * db-0 and db-1 are Ready, db-2 is not.
+ */
+export async function headlessStatefulSet(e: ApiEnv, ns: string): Promise<void> {
+  await e.svc(ns, {
+    name: 'db',
+    headless: true,
+    selector: { app: 'db' },
+    ports: [{ name: 'pg', port: 5432 }],
+  });
+  for (let i = 0; i < 3; i++) {
+    await e.createPod(ns, {
+      name: `db-${i}`,
+      labels: { app: 'db' },
+      hostname: `db-${i}`,
+      subdomain: 'db',
+      ip: `10.1.0.${i + 1}`,
+      ready: i < 2,
+    });
   }
+}
+
+/** Polls until `fn` returns something other than undefined/false (5 s limit). */
+export function until<T>(fn: Poll<T>, what = 'condition', timeoutMs = 5000): Promise<T> {
+  return waitFor(fn, { what, timeoutMs, intervalMs: 10 });
 }

@@ -1,13 +1,16 @@
 /**
- * Pure helpers shared by the Endpoints and EndpointSlice controllers
- * (upstream k8s.io/endpointslice/util and pkg/api/v1/pod): which pods belong
- * in a Service's endpoints, how their ports resolve, which Services a pod
- * change affects, and the last-change-trigger-time bookkeeping.
+ * Helpers shared by the Endpoints and EndpointSlice controllers (upstream
+ * k8s.io/endpointslice/util and pkg/api/v1/pod): which pods belong in a
+ * Service's endpoints, how their ports resolve, which Services a pod change
+ * affects, the last-change-trigger-time bookkeeping, and the informer wiring
+ * and sync pacing both controllers use.
  *
- * Nothing here talks to the API or mutates its arguments.
+ * Nothing here writes to the API or mutates the objects it is given.
  */
+import { isStatusError } from '../api/errors.js';
 import { isObject, type KObject } from '../api/types.js';
-import type { Clock } from '../client/workqueue.js';
+import { type Informer, objectKey, splitKey } from '../client/informer.js';
+import type { Clock, WorkQueue } from '../client/workqueue.js';
 import { getPodCondition, isPodReady, podPhase, podSpec, podStatus } from './util/pods.js';
 
 /** Label on Endpoints/EndpointSlices of headless Services (v1.IsHeadlessService). */
@@ -51,6 +54,11 @@ export function serviceSelector(svc: KObject): Record<string, string> | undefine
   return n > 0 ? out : undefined;
 }
 
+/** Whether the controllers keep endpoints for the Service: it has a selector and is not ExternalName. */
+export function wantsEndpoints(svc: KObject): boolean {
+  return serviceSpec(svc).type !== 'ExternalName' && serviceSelector(svc) !== undefined;
+}
+
 /** helper.IsServiceIPSet: a ClusterIP other than "" and "None". */
 export function isServiceIPSet(svc: KObject): boolean {
   const ip = serviceSpec(svc).clusterIP;
@@ -89,6 +97,16 @@ export function podIPs(pod: KObject): string[] {
   }
   if (out.length === 0 && typeof st.podIP === 'string' && st.podIP !== '') out.push(st.podIP);
   return out;
+}
+
+/** The Pod reference of an endpoint (an EndpointAddress's or an EndpointSlice endpoint's targetRef). */
+export function podTargetRef(pod: KObject): { kind: 'Pod'; namespace: string; name: string; uid: string } {
+  return {
+    kind: 'Pod',
+    namespace: pod.metadata.namespace ?? '',
+    name: pod.metadata.name ?? '',
+    uid: pod.metadata.uid ?? '',
+  };
 }
 
 /**
@@ -145,7 +163,11 @@ export function findPort(pod: KObject, sp: ServicePort): number | undefined {
   return search(spec.containers, false) ?? search(spec.initContainers, true);
 }
 
-function labelsEqual(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+/** Same keys and values (absent equals empty). */
+export function labelsEqual(
+  a: Record<string, string> | undefined,
+  b: Record<string, string> | undefined,
+): boolean {
   const ka = Object.keys(a ?? {});
   const kb = Object.keys(b ?? {});
   if (ka.length !== kb.length) return false;
@@ -447,6 +469,19 @@ export class TriggerTimeTracker {
   }
 }
 
+/** A create refused because the namespace is being deleted (nothing to do then). */
+export function isNamespaceTerminating(err: unknown): boolean {
+  return (
+    isStatusError(err) &&
+    err.code === 403 &&
+    (err.status.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating')
+  );
+}
+
+export function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** utilerrors.NewAggregate(...).Error(): one message as is, several as "[a, b]". */
 export function aggregateMessage(msgs: readonly string[]): string {
   if (msgs.length === 1) return msgs[0]!;
@@ -501,4 +536,55 @@ export class SyncPacer {
   forget(key: string): void {
     this.last.delete(key);
   }
+
+  /**
+   * Runs one sync of Service `key`: timed while `services` holds the Service;
+   * once it is gone its pacing is forgotten.
+   */
+  run<T>(key: string, services: Pick<Informer, 'get'> | undefined, fn: () => Promise<T>): Promise<T> {
+    const { namespace, name } = splitKey(key);
+    if (services?.get(namespace ?? '', name)) return this.time(key, fn);
+    this.forget(key);
+    return fn();
+  }
+}
+
+/**
+ * The Service and pod handlers both controllers register: Service events keep
+ * `membership` current and queue the Service at once; pod events queue the
+ * Services they affect after `pacer`'s delay (at least `batchPeriodMs`).
+ * Returns the unsubscribe functions.
+ */
+export function watchServicesAndPods(
+  services: Informer,
+  pods: Informer,
+  membership: ServicePodIndex,
+  queue: WorkQueue,
+  pacer: SyncPacer,
+  batchPeriodMs: number,
+): Array<() => void> {
+  const queueServices = (keys: Iterable<string>): void => {
+    for (const k of keys) queue.addAfter(k, pacer.delay(k, batchPeriodMs));
+  };
+  return [
+    services.addEventHandler({
+      onAdd: (svc) => {
+        membership.upsertService(svc);
+        queue.add(objectKey(svc));
+      },
+      onUpdate: (_old, svc) => {
+        membership.upsertService(svc);
+        queue.add(objectKey(svc));
+      },
+      onDelete: (svc) => {
+        membership.removeService(objectKey(svc));
+        queue.add(objectKey(svc));
+      },
+    }),
+    pods.addEventHandler({
+      onAdd: (pod) => queueServices(membership.podAdded(pod)),
+      onUpdate: (oldPod, pod) => queueServices(membership.podUpdated(oldPod, pod)),
+      onDelete: (pod) => queueServices(membership.podDeleted(pod)),
+    }),
+  ];
 }

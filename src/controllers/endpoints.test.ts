@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KObject } from '../api/types.js';
 import { ManualClock } from '../client/workqueue.js';
-import { type ApiEnv, apiEnv, pod, service, until } from './endpoint-test-helpers.js';
+import { type ApiEnv, apiEnv, headlessStatefulSet, pod, service, until } from './endpoint-test-helpers.js';
 import {
   ANNOTATION_OVER_CAPACITY,
   ANNOTATION_TRIGGER_TIME,
@@ -444,22 +444,7 @@ describe('EndpointsController (in process)', () => {
   it('maintains Endpoints of a headless StatefulSet service through readiness changes', async () => {
     const { e } = await start();
     await e.ns('sts');
-    await e.svc('sts', {
-      name: 'db',
-      headless: true,
-      selector: { app: 'db' },
-      ports: [{ name: 'pg', port: 5432 }],
-    });
-    for (let i = 0; i < 3; i++) {
-      await e.createPod('sts', {
-        name: `db-${i}`,
-        labels: { app: 'db' },
-        hostname: `db-${i}`,
-        subdomain: 'db',
-        ip: `10.1.0.${i + 1}`,
-        ready: i < 2,
-      });
-    }
+    await headlessStatefulSet(e, 'sts');
     const ep = await until(async () => {
       const ep = await e.tryGet(ENDPOINTS, 'sts', 'db');
       return addrIps(ep, 'addresses').length === 2 && addrIps(ep, 'notReadyAddresses').length === 1

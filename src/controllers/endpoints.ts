@@ -21,7 +21,7 @@
  * Reads come from informer caches; writes go through the client and are
  * skipped when nothing changed.
  */
-import { isAlreadyExists, isConflict, isNotFound, isStatusError } from '../api/errors.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
 import { type Informer, type InformerFactory, objectKey, splitKey } from '../client/informer.js';
 import type { Client } from '../client/interface.js';
@@ -29,20 +29,25 @@ import { type Clock, ExponentialRateLimiter, realClock, WorkQueue } from '../cli
 import {
   ANNOTATION_LEADER,
   ANNOTATION_OVER_CAPACITY,
+  errMessage,
   findPort,
   isIPv6,
+  isNamespaceTerminating,
   isServiceIPSet,
   LABEL_HEADLESS,
+  labelsEqual,
   podIPs,
+  podTargetRef,
   ServicePodIndex,
   SyncPacer,
   servicePorts,
-  serviceSelector,
   serviceSpec,
   setTriggerTime,
   shouldPodBeInEndpoints,
   shouldSetHostname,
   TriggerTimeTracker,
+  wantsEndpoints,
+  watchServicesAndPods,
 } from './endpoint-util.js';
 import { createRecorder, type EventRecorder } from './events.js';
 import { isPodReady, podSpec } from './util/pods.js';
@@ -96,12 +101,7 @@ export function podToEndpointAddress(svc: KObject, pod: KObject): EndpointAddres
   const addr: EndpointAddress = { ip };
   const nodeName = podSpec(pod).nodeName;
   if (typeof nodeName === 'string' && nodeName !== '') addr.nodeName = nodeName;
-  addr.targetRef = {
-    kind: 'Pod',
-    namespace: pod.metadata.namespace ?? '',
-    name: pod.metadata.name ?? '',
-    uid: pod.metadata.uid ?? '',
-  };
+  addr.targetRef = podTargetRef(pod);
   return addr;
 }
 
@@ -306,40 +306,39 @@ function sameRef(a: EndpointReference | undefined, b: EndpointReference | undefi
   );
 }
 
-function sameAddresses(a: EndpointAddress[] | undefined, b: EndpointAddress[] | undefined): boolean {
+/** Pairwise equality of two lists in order (absent equals empty). */
+function sameList<T>(
+  a: readonly T[] | undefined,
+  b: readonly T[] | undefined,
+  same: (x: T, y: T) => boolean,
+): boolean {
   const la = a ?? [];
   const lb = b ?? [];
-  if (la.length !== lb.length) return false;
-  for (let i = 0; i < la.length; i++) {
-    const x = la[i]!;
-    const y = lb[i]!;
-    if (
-      x.ip !== y.ip ||
-      (x.hostname ?? '') !== (y.hostname ?? '') ||
-      (x.nodeName ?? '') !== (y.nodeName ?? '') ||
-      !sameRef(x.targetRef, y.targetRef)
-    )
-      return false;
-  }
-  return true;
+  return la.length === lb.length && la.every((x, i) => same(x, lb[i]!));
+}
+
+function sameAddresses(a: EndpointAddress[] | undefined, b: EndpointAddress[] | undefined): boolean {
+  return sameList(
+    a,
+    b,
+    (x, y) =>
+      x.ip === y.ip &&
+      (x.hostname ?? '') === (y.hostname ?? '') &&
+      (x.nodeName ?? '') === (y.nodeName ?? '') &&
+      sameRef(x.targetRef, y.targetRef),
+  );
 }
 
 function samePorts(a: EndpointPort[] | undefined, b: EndpointPort[] | undefined): boolean {
-  const la = a ?? [];
-  const lb = b ?? [];
-  if (la.length !== lb.length) return false;
-  for (let i = 0; i < la.length; i++) {
-    const x = la[i]!;
-    const y = lb[i]!;
-    if (
-      (x.name ?? '') !== (y.name ?? '') ||
-      x.port !== y.port ||
-      (x.protocol ?? 'TCP') !== (y.protocol ?? 'TCP') ||
-      x.appProtocol !== y.appProtocol
-    )
-      return false;
-  }
-  return true;
+  return sameList(
+    a,
+    b,
+    (x, y) =>
+      (x.name ?? '') === (y.name ?? '') &&
+      x.port === y.port &&
+      (x.protocol ?? 'TCP') === (y.protocol ?? 'TCP') &&
+      x.appProtocol === y.appProtocol,
+  );
 }
 
 /**
@@ -347,26 +346,14 @@ function samePorts(a: EndpointPort[] | undefined, b: EndpointPort[] | undefined)
  * resourceVersions ignored; empty lists equal absent ones).
  */
 export function subsetsEqual(a: unknown, b: unknown): boolean {
-  const la = (Array.isArray(a) ? a : []) as EndpointSubset[];
-  const lb = (Array.isArray(b) ? b : []) as EndpointSubset[];
-  if (la.length !== lb.length) return false;
-  for (let i = 0; i < la.length; i++) {
-    const x = la[i]!;
-    const y = lb[i]!;
-    if (
-      !sameAddresses(x.addresses, y.addresses) ||
-      !sameAddresses(x.notReadyAddresses, y.notReadyAddresses) ||
-      !samePorts(x.ports, y.ports)
-    )
-      return false;
-  }
-  return true;
-}
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ea = Object.entries(a ?? {});
-  if (ea.length !== Object.keys(b ?? {}).length) return false;
-  return ea.every(([k, v]) => b?.[k] === v);
+  return sameList(
+    (Array.isArray(a) ? a : []) as EndpointSubset[],
+    (Array.isArray(b) ? b : []) as EndpointSubset[],
+    (x, y) =>
+      sameAddresses(x.addresses, y.addresses) &&
+      sameAddresses(x.notReadyAddresses, y.notReadyAddresses) &&
+      samePorts(x.ports, y.ports),
+  );
 }
 
 /**
@@ -388,7 +375,7 @@ export function desiredEndpoints(
     const overCapacity = current.metadata.annotations?.[ANNOTATION_OVER_CAPACITY] !== undefined;
     if (
       subsetsEqual(current.subsets, finalSubsets) &&
-      sameLabels(cmp, svcLabels) &&
+      labelsEqual(cmp, svcLabels) &&
       overCapacity === truncated
     ) {
       return undefined;
@@ -429,18 +416,6 @@ export interface EndpointsControllerOptions {
   recorder?: EventRecorder;
 }
 
-function isNamespaceTerminating(err: unknown): boolean {
-  return (
-    isStatusError(err) &&
-    err.code === 403 &&
-    (err.status.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating')
-  );
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export class EndpointsController {
   readonly queue: WorkQueue;
   private readonly clock: Clock;
@@ -471,13 +446,7 @@ export class EndpointsController {
     this.queue = new WorkQueue(
       async (key) => {
         await this.synced;
-        const { namespace, name } = splitKey(key);
-        if (!this.services?.get(namespace ?? '', name)) {
-          // Gone: no pacing to remember for it.
-          this.pacer.forget(key);
-          return this.sync(key);
-        }
-        return this.pacer.time(key, () => this.sync(key));
+        return this.pacer.run(key, this.services, () => this.sync(key));
       },
       {
         name: 'endpoint',
@@ -502,25 +471,7 @@ export class EndpointsController {
     this.membership = membership;
     this.endpoints = endpoints;
     this.unsubscribes.push(
-      services.addEventHandler({
-        onAdd: (svc) => {
-          this.membership?.upsertService(svc);
-          this.queue.add(objectKey(svc));
-        },
-        onUpdate: (_old, svc) => {
-          this.membership?.upsertService(svc);
-          this.queue.add(objectKey(svc));
-        },
-        onDelete: (svc) => {
-          this.membership?.removeService(objectKey(svc));
-          this.queue.add(objectKey(svc));
-        },
-      }),
-      pods.addEventHandler({
-        onAdd: (pod) => this.enqueueAll(membership.podAdded(pod)),
-        onUpdate: (oldPod, pod) => this.enqueueAll(membership.podUpdated(oldPod, pod)),
-        onDelete: (pod) => this.enqueueAll(membership.podDeleted(pod)),
-      }),
+      ...watchServicesAndPods(services, pods, membership, this.queue, this.pacer, this.batchPeriodMs),
       endpoints.addEventHandler({
         onAdd: (ep) => this.cacheCaughtUp(objectKey(ep)),
         onUpdate: (_old, ep) => this.cacheCaughtUp(objectKey(ep)),
@@ -540,10 +491,6 @@ export class EndpointsController {
 
   private cacheCaughtUp(key: string): void {
     if (this.awaitingCache.delete(key)) this.queue.add(key);
-  }
-
-  private enqueueAll(keys: Iterable<string>): void {
-    for (const k of keys) this.queue.addAfter(k, this.pacer.delay(k, this.batchPeriodMs));
   }
 
   /** Queues every Endpoints once, so ones whose Service went away while we were down are deleted. */
@@ -572,9 +519,7 @@ export class EndpointsController {
       this.awaitingCache.delete(key);
       return undefined;
     }
-    if (serviceSpec(svc).type === 'ExternalName') return undefined;
-    const selector = serviceSelector(svc);
-    if (!selector) return undefined;
+    if (!wantsEndpoints(svc)) return undefined;
 
     const pods = this.membership!.podsFor(svc);
     const triggerMs = this.triggerTimes.compute(svc, pods);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KObject } from '../api/types.js';
 import { ManualClock } from '../client/workqueue.js';
-import { type ApiEnv, apiEnv, pod, service, until } from './endpoint-test-helpers.js';
+import { type ApiEnv, apiEnv, headlessStatefulSet, pod, service, until } from './endpoint-test-helpers.js';
 import { ANNOTATION_TRIGGER_TIME, LABEL_HEADLESS } from './endpoint-util.js';
 import {
   CONTROLLER_NAME,
@@ -303,22 +303,7 @@ describe('EndpointSliceController (in process)', () => {
     const e = await start();
     await e.ns('sts');
     await e.node('node-1', 'z1');
-    await e.svc('sts', {
-      name: 'db',
-      headless: true,
-      selector: { app: 'db' },
-      ports: [{ name: 'pg', port: 5432 }],
-    });
-    for (let i = 0; i < 3; i++) {
-      await e.createPod('sts', {
-        name: `db-${i}`,
-        labels: { app: 'db' },
-        hostname: `db-${i}`,
-        subdomain: 'db',
-        ip: `10.1.0.${i + 1}`,
-        ready: i < 2,
-      });
-    }
+    await headlessStatefulSet(e, 'sts');
     const slices = await until(async () => {
       const s = await slicesOf(e, 'sts', 'db');
       return allEndpoints(s).length === 3 ? s : undefined;

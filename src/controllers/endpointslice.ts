@@ -26,28 +26,32 @@
  * topology-mode` annotation and EndpointSlice mirroring of selector-less
  * Endpoints. trafficDistribution PreferClose zone hints are implemented.
  */
-import { isConflict, isNotFound, isStatusError } from '../api/errors.js';
+import { isConflict, isNotFound } from '../api/errors.js';
 import { isObject, type KObject, type OwnerReference } from '../api/types.js';
-import { type Informer, type InformerFactory, objectKey, splitKey } from '../client/informer.js';
+import { type Informer, type InformerFactory, splitKey } from '../client/informer.js';
 import type { Client } from '../client/interface.js';
 import { type Clock, ExponentialRateLimiter, realClock, WorkQueue } from '../client/workqueue.js';
 import {
   aggregateMessage,
+  errMessage,
   findPort,
   isIPv6,
+  isNamespaceTerminating,
   isServiceIPSet,
   LABEL_HEADLESS,
   podIPs,
+  podTargetRef,
   ServicePodIndex,
   SyncPacer,
   servicePorts,
-  serviceSelector,
   serviceSpec,
   servicesForPod,
   setTriggerTime,
   shouldPodBeInEndpoints,
   shouldSetHostname,
   TriggerTimeTracker,
+  wantsEndpoints,
+  watchServicesAndPods,
 } from './endpoint-util.js';
 import type { EndpointReference } from './endpoints.js';
 import { createRecorder, type EventRecorder } from './events.js';
@@ -167,12 +171,7 @@ export function podToEndpoint(
   const addresses = podIPs(pod).filter((ip) => isIPv6(ip) === (addressType === 'IPv6'));
   const ep: SliceEndpoint = { addresses, conditions: { ready, serving, terminating } };
   if (shouldSetHostname(pod, svc)) ep.hostname = String(podSpec(pod).hostname);
-  ep.targetRef = {
-    kind: 'Pod',
-    namespace: pod.metadata.namespace ?? '',
-    name: pod.metadata.name ?? '',
-    uid: pod.metadata.uid ?? '',
-  };
+  ep.targetRef = podTargetRef(pod);
   const nodeName = podSpec(pod).nodeName;
   if (typeof nodeName === 'string' && nodeName !== '') ep.nodeName = nodeName;
   const zone = node?.metadata.labels?.[LABEL_ZONE];
@@ -680,18 +679,17 @@ export class EndpointSliceTracker {
     return false;
   }
 
+  /** Remembers a slice we wrote, at its generation. */
   update(slice: KObject): void {
-    const key = sliceServiceKey(slice);
-    if (key === undefined) return;
-    let gens = this.byService.get(key);
-    if (!gens) {
-      gens = new Map();
-      this.byService.set(key, gens);
-    }
-    gens.set(slice.metadata.uid ?? '', slice.metadata.generation ?? 0);
+    this.record(slice, slice.metadata.generation ?? 0);
   }
 
+  /** Remembers a slice we deleted. */
   expectDeletion(slice: KObject): void {
+    this.record(slice, DELETION_EXPECTED);
+  }
+
+  private record(slice: KObject, generation: number): void {
     const key = sliceServiceKey(slice);
     if (key === undefined) return;
     let gens = this.byService.get(key);
@@ -699,7 +697,7 @@ export class EndpointSliceTracker {
       gens = new Map();
       this.byService.set(key, gens);
     }
-    gens.set(slice.metadata.uid ?? '', DELETION_EXPECTED);
+    gens.set(slice.metadata.uid ?? '', generation);
   }
 
   /** Forgets a deleted slice; true when we expected the deletion. */
@@ -743,18 +741,6 @@ export class StaleInformerCacheError extends Error {
   }
 }
 
-function isNamespaceTerminating(err: unknown): boolean {
-  return (
-    isStatusError(err) &&
-    err.code === 403 &&
-    (err.status.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating')
-  );
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** How long the cache may look stale before the tracker's memory of a Service is dropped. */
 const MAX_STALE_MS = 30_000;
 
@@ -793,13 +779,7 @@ export class EndpointSliceController {
     this.queue = new WorkQueue(
       async (key) => {
         await this.synced;
-        const { namespace, name } = splitKey(key);
-        if (!this.services?.get(namespace ?? '', name)) {
-          // Gone: no pacing to remember for it.
-          this.pacer.forget(key);
-          return this.sync(key);
-        }
-        return this.pacer.time(key, () => this.sync(key));
+        return this.pacer.run(key, this.services, () => this.sync(key));
       },
       {
         name: 'endpoint_slice',
@@ -829,25 +809,7 @@ export class EndpointSliceController {
     this.nodes = nodes;
     this.slices = slices;
     this.unsubscribes.push(
-      services.addEventHandler({
-        onAdd: (svc) => {
-          this.membership?.upsertService(svc);
-          this.queue.add(objectKey(svc));
-        },
-        onUpdate: (_old, svc) => {
-          this.membership?.upsertService(svc);
-          this.queue.add(objectKey(svc));
-        },
-        onDelete: (svc) => {
-          this.membership?.removeService(objectKey(svc));
-          this.queue.add(objectKey(svc));
-        },
-      }),
-      pods.addEventHandler({
-        onAdd: (pod) => this.enqueuePodServices(membership.podAdded(pod)),
-        onUpdate: (oldPod, pod) => this.enqueuePodServices(membership.podUpdated(oldPod, pod)),
-        onDelete: (pod) => this.enqueuePodServices(membership.podDeleted(pod)),
-      }),
+      ...watchServicesAndPods(services, pods, membership, this.queue, this.pacer, this.batchPeriodMs),
       nodes.addEventHandler({
         onAdd: (node) => this.onNodeAdd(node),
         onUpdate: (oldNode, node) => {
@@ -895,8 +857,13 @@ export class EndpointSliceController {
     return slice.metadata.labels?.[LABEL_MANAGED_BY] === CONTROLLER_NAME;
   }
 
-  private enqueuePodServices(keys: Iterable<string>): void {
-    for (const k of keys) this.queue.addAfter(k, this.pacer.delay(k, this.batchPeriodMs));
+  /** The cached slices of Service `ns/name` that this controller manages and that are not being deleted. */
+  private liveManagedSlices(ns: string, name: string): KObject[] {
+    return this.slices!.list(
+      ns,
+      (s) =>
+        s.metadata.labels?.[LABEL_SERVICE_NAME] === name && this.managed(s) && !s.metadata.deletionTimestamp,
+    );
   }
 
   /** A pass that found the slice cache stale is retried as soon as the cache moves for that Service. */
@@ -941,18 +908,10 @@ export class EndpointSliceController {
       await this.deleteSlicesOfRemovedService(ns, name);
       return undefined;
     }
-    if (serviceSpec(svc).type === 'ExternalName') return undefined;
-    const selector = serviceSelector(svc);
-    if (!selector) return undefined;
+    if (!wantsEndpoints(svc)) return undefined;
 
     const pods = this.membership!.podsFor(svc);
-    const slices = this.slices!.list(
-      ns,
-      (s) =>
-        s.metadata.labels?.[LABEL_SERVICE_NAME] === name &&
-        s.metadata.labels?.[LABEL_MANAGED_BY] === CONTROLLER_NAME &&
-        !s.metadata.deletionTimestamp,
-    );
+    const slices = this.liveManagedSlices(ns, name);
     if (this.tracker.staleSlices(key, slices)) {
       const since = this.staleSince.get(key) ?? this.clock.now();
       this.staleSince.set(key, since);
@@ -1050,15 +1009,10 @@ export class EndpointSliceController {
    * orphaned, without an ownerReference to the Service, are kept).
    */
   private async deleteSlicesOfRemovedService(ns: string, name: string): Promise<void> {
-    const slices = this.slices!.list(
-      ns,
-      (s) =>
-        s.metadata.labels?.[LABEL_SERVICE_NAME] === name &&
-        s.metadata.labels?.[LABEL_MANAGED_BY] === CONTROLLER_NAME &&
-        !s.metadata.deletionTimestamp &&
-        (s.metadata.ownerReferences ?? []).some(
-          (o) => o.kind === 'Service' && o.apiVersion === 'v1' && o.name === name && o.controller === true,
-        ),
+    const slices = this.liveManagedSlices(ns, name).filter((s) =>
+      (s.metadata.ownerReferences ?? []).some(
+        (o) => o.kind === 'Service' && o.apiVersion === 'v1' && o.name === name && o.controller === true,
+      ),
     );
     for (const s of slices) {
       try {

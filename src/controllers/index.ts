@@ -39,6 +39,8 @@ export interface ControllerOptions {
   sharedDir?: string;
   /** How long a node may go without a heartbeat before it turns NotReady/Unknown (default 40 s). */
   nodeMonitorGracePeriodMs?: number;
+  /** How often node health is checked (default 5 s). */
+  nodeMonitorPeriodMs?: number;
 }
 
 interface Stoppable {

@@ -315,8 +315,8 @@ export class NamespaceController {
   private gracefulEstimate(def: ResourceDef, item: KObject): number {
     const dt = item.metadata.deletionTimestamp;
     if (!dt || !(def.group === '' && def.plural === 'pods')) return 0;
-    const status = isObject(item.status) ? item.status : {};
-    if (status.phase === 'Succeeded' || status.phase === 'Failed') return 0;
+    // A terminating pod that already reports Succeeded/Failed is about to be
+    // removed by its kubelet: wait a second rather than report an error.
     const left = Math.ceil((Date.parse(dt) - this.now().getTime()) / 1000);
     return Math.max(left, 1);
   }

@@ -1,13 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SimNodes, startSimNodes } from '../agent/sim/index.js';
-import { isNotFound } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
-import { Rest } from '../apiserver/rest.js';
-import { InProcessClient } from '../client/in-process.js';
+import type { InProcessClient } from '../client/in-process.js';
 import { InformerFactory } from '../client/informer.js';
 import { ManualClock } from '../client/workqueue.js';
-import { resources } from '../registry/index.js';
-import { MemoryStore } from '../storage/memory.js';
+import { type Poll, sleep, startInProcessApi, Teardown, tryGet, waitFor } from '../testing/in-process.js';
 import { EVENTS } from './events.js';
 import {
   computeZoneState,
@@ -17,34 +14,16 @@ import {
   type Taint,
   toleratesTaint,
 } from './node-lifecycle.js';
-import { NAMESPACES, NODES, PODS } from './util/resources.js';
+import { NODES, PODS } from './util/resources.js';
 
 type Json = Record<string, unknown>;
 
-async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + 10_000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = <T>(fn: Poll<T>, what?: string): Promise<T> => waitFor(fn, { what });
 
-const settle = () => new Promise((r) => setTimeout(r, 15));
+const settle = () => sleep(15);
 
-const stops: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const s of stops.splice(0).reverse()) await s();
-});
+const stops = new Teardown();
+afterEach(() => stops.run());
 
 interface Env {
   client: InProcessClient;
@@ -61,15 +40,9 @@ interface Env {
 
 async function env(nodes = 2): Promise<Env> {
   const clock = new ManualClock(Date.parse('2025-03-01T10:00:00Z'));
-  const rest = new Rest(new MemoryStore(), resources, {
-    now: () => new Date(clock.now()),
-  });
-  const client = new InProcessClient(rest);
-  for (const name of ['default', 'kube-node-lease']) {
-    await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  }
+  const { client } = await startInProcessApi({ now: () => new Date(clock.now()) });
   const sim = await startSimNodes(client, { nodes, clock });
-  stops.push(() => sim.stop());
+  stops.add(() => sim.stop());
   const informers = new InformerFactory(client, { clock });
   const nlc = new NodeLifecycleController(client, informers, {
     clock,
@@ -78,21 +51,14 @@ async function env(nodes = 2): Promise<Env> {
   });
   nlc.start();
   informers.start();
-  stops.push(async () => {
+  stops.add(async () => {
     await nlc.stop();
     await informers.stop();
   });
   await informers.waitForSync();
   await settle();
   await nlc.monitorNodeHealth();
-  const pod = async (name: string) => {
-    try {
-      return await client.get(PODS, 'default', name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-  };
+  const pod = (name: string) => tryGet(client, PODS, 'default', name);
   return {
     client,
     clock,

@@ -36,6 +36,7 @@ import type { Informer, InformerFactory } from '../client/informer.js';
 import type { Client } from '../client/interface.js';
 import { type Clock, ExponentialRateLimiter, realClock, WorkQueue } from '../client/workqueue.js';
 import { createRecorder, type EventRecorder } from './events.js';
+import { type NodeCondition, nodeConditions } from './util/nodes.js';
 import { type PodCondition, podConditions, rfc3339 } from './util/pods.js';
 import { LEASES, NODES, PODS } from './util/resources.js';
 
@@ -61,15 +62,6 @@ export interface Toleration {
   value?: string;
   effect?: string;
   tolerationSeconds?: number;
-}
-
-interface NodeCondition {
-  type: string;
-  status: string;
-  lastHeartbeatTime?: string;
-  lastTransitionTime?: string;
-  reason?: string;
-  message?: string;
 }
 
 /** Node condition → status → NoSchedule taint key (upstream nodeConditionToTaintKeyStatusMap). */
@@ -183,13 +175,8 @@ export function zoneKey(node: KObject): string {
   return `${region}:\u0000:${zone}`;
 }
 
-function conditionsOf(node: KObject): NodeCondition[] {
-  const c = rec(node.status).conditions;
-  return Array.isArray(c) ? (c.filter(isObject) as unknown as NodeCondition[]) : [];
-}
-
 function readyOf(node: KObject): NodeCondition | undefined {
-  return conditionsOf(node).find((c) => c.type === 'Ready');
+  return nodeConditions(node.status).find((c) => c.type === 'Ready');
 }
 
 function parseTime(s: unknown): number {
@@ -664,7 +651,7 @@ export class NodeLifecycleController {
       // Silent for longer than the grace period: every monitored condition turns Unknown.
       const next = structuredClone(node);
       const status = rec(next.status);
-      const conds = conditionsOf(next).map((c) => ({ ...c }));
+      const conds = nodeConditions(next.status).map((c) => ({ ...c }));
       const stamp = rfc3339(now);
       for (const type of MONITORED_CONDITIONS) {
         const c = conds.find((x) => x.type === type);
@@ -754,7 +741,7 @@ export class NodeLifecycleController {
     const node = this.nodes.get(undefined, name);
     if (!node) return;
     const want: Taint[] = [];
-    for (const c of conditionsOf(node)) {
+    for (const c of nodeConditions(node.status)) {
       const key = CONDITION_TAINTS[c.type]?.[c.status];
       if (key) want.push({ key, effect: 'NoSchedule' });
     }

@@ -1,36 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANN, type SimNodes, startSimNodes } from '../agent/sim/index.js';
-import { isNotFound } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
-import { Rest } from '../apiserver/rest.js';
-import { InProcessClient } from '../client/in-process.js';
+import type { InProcessClient } from '../client/in-process.js';
 import { InformerFactory } from '../client/informer.js';
 import { ManualClock } from '../client/workqueue.js';
-import { resources } from '../registry/index.js';
-import { MemoryStore } from '../storage/memory.js';
+import { type Poll, sleep, startInProcessApi, Teardown, tryGet, waitFor } from '../testing/in-process.js';
 import { PodGCController } from './podgc.js';
-import { NAMESPACES, NODES, PODS } from './util/resources.js';
+import { NODES, PODS } from './util/resources.js';
 
 type Json = Record<string, unknown>;
 
-async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = <T>(fn: Poll<T>, what?: string): Promise<T> => waitFor(fn, { what, retryErrors: false });
 
-const settle = () => new Promise((r) => setTimeout(r, 15));
-const stops: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const s of stops.splice(0).reverse()) await s();
-});
+const settle = () => sleep(15);
+const stops = new Teardown();
+afterEach(() => stops.run());
 
 interface Env {
   client: InProcessClient;
@@ -42,30 +26,19 @@ interface Env {
 }
 
 async function env(threshold = 12_500): Promise<Env> {
-  const rest = new Rest(new MemoryStore(), resources);
-  const client = new InProcessClient(rest);
-  for (const name of ['default', 'kube-node-lease']) {
-    await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  }
+  const { client } = await startInProcessApi();
   const clock = new ManualClock(Date.parse('2025-03-01T10:00:00Z'));
   const sim = await startSimNodes(client, { nodes: 2, clock });
-  stops.push(() => sim.stop());
+  stops.add(() => sim.stop());
   const informers = new InformerFactory(client, { clock });
   const gc = new PodGCController(client, informers, { clock, terminatedPodThreshold: threshold });
   gc.start();
   informers.start();
-  stops.push(async () => {
+  stops.add(async () => {
     await gc.stop();
     await informers.stop();
   });
-  const pod = async (name: string) => {
-    try {
-      return await client.get(PODS, 'default', name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-  };
+  const pod = (name: string) => tryGet(client, PODS, 'default', name);
   return {
     client,
     clock,
@@ -116,7 +89,7 @@ describe('pod GC', () => {
       { resourceVersion: list.metadata.resourceVersion },
       (ev) => seen.push(ev.object),
     );
-    stops.push(async () => w.stop());
+    stops.add(async () => w.stop());
     await e.clock.advance(11_000);
     await settle();
     await e.gc.gc();

@@ -5,6 +5,7 @@ import type { InProcessClient } from '../client/in-process.js';
 import type { Client } from '../client/interface.js';
 import { ManualClock } from '../client/workqueue.js';
 import {
+  clientWith,
   eventsFor,
   type Harness,
   listPods,
@@ -417,19 +418,14 @@ describe('ReplicaSetController', () => {
 
   it('never creates twice while its pod cache lags (expectations)', async () => {
     const lag = { hold: false, buffered: [] as Array<() => void> };
-    const wrap = (c: InProcessClient): Client => ({
-      get: c.get.bind(c),
-      list: c.list.bind(c),
-      create: c.create.bind(c),
-      update: c.update.bind(c),
-      patch: c.patch.bind(c),
-      delete: c.delete.bind(c),
-      watch: (res, ns, opts, onEvent) =>
-        c.watch(res, ns, opts, (e: WatchEvent) => {
-          if (res.resource === 'pods' && lag.hold) lag.buffered.push(() => onEvent(e));
-          else onEvent(e);
-        }),
-    });
+    const wrap = (c: InProcessClient): Client =>
+      clientWith(c, {
+        watch: (res, ns, opts, onEvent) =>
+          c.watch(res, ns, opts, (e: WatchEvent) => {
+            if (res.resource === 'pods' && lag.hold) lag.buffered.push(() => onEvent(e));
+            else onEvent(e);
+          }),
+      });
     h = await startHarness({ deployments: false, wrap });
     const { api, ns, rs: ctrl } = h;
     await h.informers.waitForSync();
@@ -474,19 +470,14 @@ describe('ReplicaSetController', () => {
 
   it('reports ReplicaFailure and FailedCreate while pods cannot be created', async () => {
     const state = { fail: true };
-    const wrap = (c: InProcessClient): Client => ({
-      get: c.get.bind(c),
-      list: c.list.bind(c),
-      update: c.update.bind(c),
-      patch: c.patch.bind(c),
-      delete: c.delete.bind(c),
-      watch: c.watch.bind(c),
-      create: (res, ns, obj, opts) => {
-        if (res.resource === 'pods' && state.fail)
-          return Promise.reject(forbidden('pods "web-" is forbidden: exceeded quota: q'));
-        return c.create(res, ns, obj, opts);
-      },
-    });
+    const wrap = (c: InProcessClient): Client =>
+      clientWith(c, {
+        create: (res, ns, obj, opts) => {
+          if (res.resource === 'pods' && state.fail)
+            return Promise.reject(forbidden('pods "web-" is forbidden: exceeded quota: q'));
+          return c.create(res, ns, obj, opts);
+        },
+      });
     h = await startHarness({ deployments: false, wrap });
     const { api, ns } = h;
     await api.create(REPLICASETS, ns, replicaSet('web', 2));
@@ -512,21 +503,16 @@ describe('ReplicaSetController', () => {
 
   it('retries a pod whose generated name is already taken', async () => {
     let collisions = 2;
-    const wrap = (c: InProcessClient): Client => ({
-      get: c.get.bind(c),
-      list: c.list.bind(c),
-      update: c.update.bind(c),
-      patch: c.patch.bind(c),
-      delete: c.delete.bind(c),
-      watch: c.watch.bind(c),
-      create: (res, ns, obj, opts) => {
-        if (res.resource === 'pods' && collisions > 0) {
-          collisions--;
-          return Promise.reject(alreadyExists({ group: '', resource: 'pods' }, 'web-xxxxx'));
-        }
-        return c.create(res, ns, obj, opts);
-      },
-    });
+    const wrap = (c: InProcessClient): Client =>
+      clientWith(c, {
+        create: (res, ns, obj, opts) => {
+          if (res.resource === 'pods' && collisions > 0) {
+            collisions--;
+            return Promise.reject(alreadyExists({ group: '', resource: 'pods' }, 'web-xxxxx'));
+          }
+          return c.create(res, ns, obj, opts);
+        },
+      });
     h = await startHarness({ deployments: false, wrap });
     const { api, ns } = h;
     await api.create(REPLICASETS, ns, replicaSet('web', 1));

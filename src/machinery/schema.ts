@@ -261,11 +261,21 @@ class SchemaBuilder {
  */
 export function unknownFields(obj: unknown, schema: TypeSchema): string[] {
   const out: string[] = [];
-  walk(obj, schema, '', out);
+  walk(obj, schema, '', out, false);
   return out;
 }
 
-function walk(value: unknown, schema: TypeSchema, at: string, out: string[]): void {
+/**
+ * Like unknownFields, and also deletes those fields from `obj` in place, as
+ * upstream's decoder drops them (fieldValidation Ignore or Warn).
+ */
+export function pruneUnknownFields(obj: unknown, schema: TypeSchema): string[] {
+  const out: string[] = [];
+  walk(obj, schema, '', out, true);
+  return out;
+}
+
+function walk(value: unknown, schema: TypeSchema, at: string, out: string[], prune: boolean): void {
   if (typeof value !== 'object' || value === null) return;
   switch (schema.type) {
     case 'object': {
@@ -274,20 +284,22 @@ function walk(value: unknown, schema: TypeSchema, at: string, out: string[]): vo
       for (const [k, v] of Object.entries(value)) {
         const p = at ? `${at}.${k}` : k;
         const f = Object.hasOwn(fields, k) ? fields[k] : undefined;
-        if (!f) out.push(p);
-        else walk(v, f, p, out);
+        if (!f) {
+          out.push(p);
+          if (prune) delete (value as Record<string, unknown>)[k];
+        } else walk(v, f, p, out, prune);
       }
       return;
     }
     case 'map': {
       if (Array.isArray(value) || !schema.elem) return;
-      for (const [k, v] of Object.entries(value)) walk(v, schema.elem, at ? `${at}.${k}` : k, out);
+      for (const [k, v] of Object.entries(value)) walk(v, schema.elem, at ? `${at}.${k}` : k, out, prune);
       return;
     }
     case 'list': {
       if (!Array.isArray(value) || !schema.elem) return;
       const elem = schema.elem;
-      for (let i = 0; i < value.length; i++) walk(value[i], elem, `${at}[${i}]`, out);
+      for (let i = 0; i < value.length; i++) walk(value[i], elem, `${at}[${i}]`, out, prune);
       return;
     }
     default:

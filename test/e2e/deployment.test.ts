@@ -32,26 +32,23 @@ describe.skipIf(!HAVE_KUBECTL)('Deployments with real kubectl (sim nodes)', () =
     cleanup(c);
   });
 
+  /** `kubectl -n dep get pods -l app=api -o <output>`. */
+  const apiPods = (output: string) => c.k([...ns, 'get', 'pods', '-l', 'app=api', '-o', output]);
   const images = async (): Promise<string[]> =>
-    (
-      await c.k([
-        ...ns,
-        'get',
-        'pods',
-        '-l',
-        'app=api',
-        '-o',
-        'jsonpath={.items[*].spec.containers[0].image}',
-      ])
-    )
-      .split(' ')
-      .filter(Boolean);
+    (await apiPods('jsonpath={.items[*].spec.containers[0].image}')).split(' ').filter(Boolean);
+  const podNames = () => apiPods('jsonpath={.items[*].metadata.name}');
+  /** `kubectl rollout status`, which waits for the rollout to finish. */
+  const rolloutStatus = (name = 'api') =>
+    c.k([...ns, 'rollout', 'status', 'deployment', name, '--timeout=60s']);
+  /** Waits for the rollout, then for the three pods to run `image`. */
+  const rolledOutTo = async (image: string) => {
+    await rolloutStatus();
+    await eventually(async () => (await images()).join() === [image, image, image].join());
+  };
 
   it('rolls out, records history, undoes, pauses, resumes and restarts', async () => {
     await c.k(['apply', '-f', '-'], { input: manifest('api:1') });
-    expect(await c.k([...ns, 'rollout', 'status', 'deployment', 'api', '--timeout=60s'])).toContain(
-      'deployment "api" successfully rolled out',
-    );
+    expect(await rolloutStatus()).toContain('deployment "api" successfully rolled out');
     const get = await c.k([...ns, 'get', 'deployment', 'api']);
     expect(get).toMatch(/NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE/);
     expect(get).toMatch(/api\s+3\/3\s+3\s+3\s+/);
@@ -59,8 +56,7 @@ describe.skipIf(!HAVE_KUBECTL)('Deployments with real kubectl (sim nodes)', () =
     expect(rs).toMatch(/api-[a-z0-9]+\s+3\s+3\s+3\s+/);
 
     await c.k([...ns, 'set', 'image', 'deployment/api', 'api=api:2']);
-    await c.k([...ns, 'rollout', 'status', 'deployment', 'api', '--timeout=60s']);
-    await eventually(async () => (await images()).join() === 'api:2,api:2,api:2');
+    await rolledOutTo('api:2');
     const history = await c.k([...ns, 'rollout', 'history', 'deployment', 'api']);
     expect(history).toMatch(/REVISION\s+CHANGE-CAUSE/);
     expect(history).toMatch(/^1\s+<none>/m);
@@ -70,8 +66,7 @@ describe.skipIf(!HAVE_KUBECTL)('Deployments with real kubectl (sim nodes)', () =
     expect(await c.k([...ns, 'rollout', 'undo', 'deployment', 'api'])).toContain(
       'deployment.apps/api rolled back',
     );
-    await c.k([...ns, 'rollout', 'status', 'deployment', 'api', '--timeout=60s']);
-    await eventually(async () => (await images()).join() === 'api:1,api:1,api:1');
+    await rolledOutTo('api:1');
     // The undo reused the first ReplicaSet, now revision 3.
     const revs = await c.k([
       ...ns,
@@ -91,26 +86,15 @@ describe.skipIf(!HAVE_KUBECTL)('Deployments with real kubectl (sim nodes)', () =
     expect(await c.k([...ns, 'rollout', 'resume', 'deployment', 'api'])).toContain(
       'deployment.apps/api resumed',
     );
-    await c.k([...ns, 'rollout', 'status', 'deployment', 'api', '--timeout=60s']);
-    await eventually(async () => (await images()).join() === 'api:3,api:3,api:3');
+    await rolledOutTo('api:3');
 
-    const before = await c.k([
-      ...ns,
-      'get',
-      'pods',
-      '-l',
-      'app=api',
-      '-o',
-      'jsonpath={.items[*].metadata.name}',
-    ]);
+    const before = await podNames();
     expect(await c.k([...ns, 'rollout', 'restart', 'deployment', 'api'])).toContain(
       'deployment.apps/api restarted',
     );
-    await c.k([...ns, 'rollout', 'status', 'deployment', 'api', '--timeout=60s']);
+    await rolloutStatus();
     await eventually(async () => {
-      const now = (
-        await c.k([...ns, 'get', 'pods', '-l', 'app=api', '-o', 'jsonpath={.items[*].metadata.name}'])
-      ).split(' ');
+      const now = (await podNames()).split(' ');
       return now.length === 3 && now.every((n) => !before.includes(n));
     });
 
@@ -139,9 +123,9 @@ describe.skipIf(!HAVE_KUBECTL)('Deployments with real kubectl (sim nodes)', () =
       .replace(/\bapi\b/g, 'web')
       .replace('strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}', 'strategy: {type: Recreate}');
     await c.k(['apply', '-f', '-'], { input: recreate });
-    await c.k([...ns, 'rollout', 'status', 'deployment', 'web', '--timeout=60s']);
+    await rolloutStatus('web');
     await c.k([...ns, 'set', 'image', 'deployment/web', 'web=web:2']);
-    await c.k([...ns, 'rollout', 'status', 'deployment', 'web', '--timeout=60s']);
+    await rolloutStatus('web');
     const events = await c.k([
       ...ns,
       'get',

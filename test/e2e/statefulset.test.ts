@@ -208,10 +208,18 @@ describe.skipIf(!HAVE_KUBECTL)('the StatefulSet walkthrough with real kubectl (s
 
   it('creates db-0, db-1, db-2 one after another with one claim each, rolls updates in reverse order, undoes, keeps claims', async () => {
     await c.k(['create', 'ns', 'go-demo-3']);
+    /** `kubectl -n go-demo-3 …`. */
+    const k = (...args: string[]) => c.k(['-n', 'go-demo-3', ...args]);
+    /** `kubectl -n go-demo-3 get pods -l app=db …`. */
+    const dbPods = (...args: string[]) => k('get', 'pods', '-l', 'app=db', ...args);
+    const dbImages = () => dbPods('-o', 'jsonpath={.items[*].spec.containers[0].image}');
+    const dbUids = () => dbPods('-o', 'jsonpath={.items[*].metadata.uid}');
+    /** `kubectl rollout status sts/db`, which waits for the rollout to finish. */
+    const dbRolledOut = () => k('rollout', 'status', 'sts', 'db', '--timeout=60s');
     const w = watchPods(c, 'go-demo-3', 'app=db');
     try {
       await c.k(['apply', '-f', join(EX, 'go-demo-3-sts.yml'), '--record']);
-      await c.k(['-n', 'go-demo-3', 'rollout', 'status', 'sts', 'db', '--timeout=60s']);
+      await dbRolledOut();
       expect(creationOrder(w.lines)).toEqual(['db-0', 'db-1', 'db-2']);
       // Each pod was created only after its predecessor was Running and Ready.
       for (const [prev, next] of [
@@ -224,7 +232,7 @@ describe.skipIf(!HAVE_KUBECTL)('the StatefulSet walkthrough with real kubectl (s
           .some((l) => l.name === prev && l.phase === 'Running' && l.ready === 'True');
         expect(readyBefore, `${prev} Ready before ${next} was created`).toBe(true);
       }
-      const pods = await c.k(['-n', 'go-demo-3', 'get', 'pods', '-l', 'app=db']);
+      const pods = await dbPods();
       expect(pods).toMatch(/db-0\s+1\/1\s+Running\s+0/);
       expect(pods).toMatch(/db-2\s+1\/1\s+Running\s+0/);
       const claims = await c.k([
@@ -240,154 +248,78 @@ describe.skipIf(!HAVE_KUBECTL)('the StatefulSet walkthrough with real kubectl (s
           .filter((n) => n.startsWith('mongo-data-'))
           .sort(),
       ).toEqual(['mongo-data-db-0', 'mongo-data-db-1', 'mongo-data-db-2']);
-      const hostnames = await c.k([
-        '-n',
-        'go-demo-3',
-        'get',
-        'pods',
-        '-l',
-        'app=db',
+      const hostnames = await dbPods(
         '-o',
         'jsonpath={range .items[*]}{.spec.hostname}.{.spec.subdomain}{" "}{end}',
-      ]);
+      );
       expect(hostnames.trim().split(' ').sort()).toEqual(['db-0.db', 'db-1.db', 'db-2.db']);
-      const ep = await c.k([
-        '-n',
-        'go-demo-3',
-        'get',
-        'endpoints',
-        'db',
-        '-o',
-        'jsonpath={.subsets[0].addresses[*].hostname}',
-      ]);
+      const ep = await k('get', 'endpoints', 'db', '-o', 'jsonpath={.subsets[0].addresses[*].hostname}');
       expect(ep.split(' ').sort()).toEqual(['db-0', 'db-1', 'db-2']);
 
       // A new image rolls db-2, then db-1, then db-0.
       w.lines.length = 0;
       await c.k(['apply', '-f', join(EX, 'go-demo-3-sts-upd.yml'), '--record']);
-      await c.k(['-n', 'go-demo-3', 'rollout', 'status', 'sts', 'db', '--timeout=60s']);
+      await dbRolledOut();
       await eventually(async () => {
-        const o = await c.k([
-          '-n',
-          'go-demo-3',
+        const o = await k(
           'get',
           'sts',
           'db',
           '-o',
           'jsonpath={.status.currentRevision}={.status.updateRevision}',
-        ]);
+        );
         const [cur, upd] = o.split('=');
         return cur === upd;
       });
       expect(deletionOrder(w.lines)).toEqual(['db-2', 'db-1', 'db-0']);
-      const images = await c.k([
-        '-n',
-        'go-demo-3',
-        'get',
-        'pods',
-        '-l',
-        'app=db',
-        '-o',
-        'jsonpath={.items[*].spec.containers[0].image}',
-      ]);
+      const images = await dbImages();
       expect(images.split(' ')).toEqual(['mongo:3.5', 'mongo:3.5', 'mongo:3.5']);
 
-      const history = await c.k(['-n', 'go-demo-3', 'rollout', 'history', 'sts', 'db']);
+      const history = await k('rollout', 'history', 'sts', 'db');
       expect(history).toMatch(/REVISION\s+CHANGE-CAUSE/);
       expect(history).toMatch(/^1\s+/m);
       expect(history).toMatch(/^2\s+kubectl\S* apply .*--filename=\S*go-demo-3-sts-upd\.yml --record=true/m);
-      const rev1 = await c.k(['-n', 'go-demo-3', 'rollout', 'history', 'sts', 'db', '--revision=1']);
+      const rev1 = await k('rollout', 'history', 'sts', 'db', '--revision=1');
       expect(rev1).toContain('mongo:3.3');
 
       // Undo: back to the first revision's template, same revision object reused.
-      const revisionsBefore = await c.k(['-n', 'go-demo-3', 'get', 'controllerrevisions', '-o', 'name']);
+      const revisionsBefore = await k('get', 'controllerrevisions', '-o', 'name');
       w.lines.length = 0;
-      expect(await c.k(['-n', 'go-demo-3', 'rollout', 'undo', 'sts', 'db'])).toContain(
-        'statefulset.apps/db rolled back',
-      );
-      await c.k(['-n', 'go-demo-3', 'rollout', 'status', 'sts', 'db', '--timeout=60s']);
-      await eventually(async () => {
-        const o = await c.k([
-          '-n',
-          'go-demo-3',
-          'get',
-          'pods',
-          '-l',
-          'app=db',
-          '-o',
-          'jsonpath={.items[*].spec.containers[0].image}',
-        ]);
-        return o === 'mongo:3.3 mongo:3.3 mongo:3.3';
-      });
+      expect(await k('rollout', 'undo', 'sts', 'db')).toContain('statefulset.apps/db rolled back');
+      await dbRolledOut();
+      await eventually(async () => (await dbImages()) === 'mongo:3.3 mongo:3.3 mongo:3.3');
       expect(deletionOrder(w.lines)).toEqual(['db-2', 'db-1', 'db-0']);
-      expect(await c.k(['-n', 'go-demo-3', 'get', 'controllerrevisions', '-o', 'name'])).toBe(
-        revisionsBefore,
-      );
+      expect(await k('get', 'controllerrevisions', '-o', 'name')).toBe(revisionsBefore);
 
       // kubectl set image and rollout restart both roll the set.
-      await c.k(['-n', 'go-demo-3', 'set', 'image', 'sts/db', 'db=mongo:3.6']);
-      await c.k(['-n', 'go-demo-3', 'rollout', 'status', 'sts', 'db', '--timeout=60s']);
+      await k('set', 'image', 'sts/db', 'db=mongo:3.6');
+      await dbRolledOut();
+      await eventually(async () => (await dbImages()) === 'mongo:3.6 mongo:3.6 mongo:3.6');
+      const uidsBefore = await dbUids();
+      expect(await k('rollout', 'restart', 'sts', 'db')).toContain('statefulset.apps/db restarted');
+      await dbRolledOut();
       await eventually(async () => {
-        const o = await c.k([
-          '-n',
-          'go-demo-3',
-          'get',
-          'pods',
-          '-l',
-          'app=db',
-          '-o',
-          'jsonpath={.items[*].spec.containers[0].image}',
-        ]);
-        return o === 'mongo:3.6 mongo:3.6 mongo:3.6';
-      });
-      const uidsBefore = await c.k([
-        '-n',
-        'go-demo-3',
-        'get',
-        'pods',
-        '-l',
-        'app=db',
-        '-o',
-        'jsonpath={.items[*].metadata.uid}',
-      ]);
-      expect(await c.k(['-n', 'go-demo-3', 'rollout', 'restart', 'sts', 'db'])).toContain(
-        'statefulset.apps/db restarted',
-      );
-      await c.k(['-n', 'go-demo-3', 'rollout', 'status', 'sts', 'db', '--timeout=60s']);
-      await eventually(async () => {
-        const o = await c.k([
-          '-n',
-          'go-demo-3',
-          'get',
-          'pods',
-          '-l',
-          'app=db',
-          '-o',
-          'jsonpath={.items[*].metadata.uid}',
-        ]);
-        const now = o.split(' ');
+        const now = (await dbUids()).split(' ');
         return now.length === 3 && now.every((u) => !uidsBefore.includes(u));
       });
 
       // Scale down removes the highest ordinals first; the claims stay.
       w.lines.length = 0;
-      expect(await c.k(['-n', 'go-demo-3', 'scale', 'sts', 'db', '--replicas=1'])).toContain(
-        'statefulset.apps/db scaled',
-      );
+      expect(await k('scale', 'sts', 'db', '--replicas=1')).toContain('statefulset.apps/db scaled');
       await eventually(async () => {
-        const o = await c.k(['-n', 'go-demo-3', 'get', 'pods', '-l', 'app=db', '-o', 'name']);
+        const o = await dbPods('-o', 'name');
         return o.trim() === 'pod/db-0';
       });
       expect(deletionOrder(w.lines)).toEqual(['db-2', 'db-1']);
       assertAtMostOnePerIdentity(w.lines);
 
       // Deleting the StatefulSet leaves the claims.
-      await c.k(['-n', 'go-demo-3', 'delete', 'sts', 'db']);
+      await k('delete', 'sts', 'db');
       await eventually(async () => {
-        const o = await c.k(['-n', 'go-demo-3', 'get', 'pods', '-l', 'app=db', '-o', 'name']);
+        const o = await dbPods('-o', 'name');
         return o.trim() === '';
       });
-      const left = await c.k(['-n', 'go-demo-3', 'get', 'pvc']);
+      const left = await k('get', 'pvc');
       for (const n of ['mongo-data-db-0', 'mongo-data-db-1', 'mongo-data-db-2'])
         expect(left).toMatch(new RegExp(`${n}\\s+Bound`));
     } finally {

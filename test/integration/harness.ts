@@ -7,16 +7,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SimNodes, type SimOptions, startSimNodes } from '../../src/agent/sim/index.js';
-import { isAlreadyExists } from '../../src/api/errors.js';
 import type { KObject, WatchEvent } from '../../src/api/types.js';
-import { Rest } from '../../src/apiserver/rest.js';
-import { InProcessClient } from '../../src/client/in-process.js';
+import type { Rest } from '../../src/apiserver/rest.js';
+import type { InProcessClient } from '../../src/client/in-process.js';
 import type { ResourceRef } from '../../src/client/interface.js';
-import { bootstrap } from '../../src/cluster.js';
 import { type ControllerOptions, type Controllers, startControllers } from '../../src/controllers/index.js';
 import { ensureDefaultStorageClass } from '../../src/controllers/volume/index.js';
-import { resources } from '../../src/registry/index.js';
-import { MemoryStore } from '../../src/storage/memory.js';
+import type { MemoryStore } from '../../src/storage/memory.js';
+import {
+  createNamespace,
+  type Poll,
+  waitFor as poll,
+  startInProcessApi,
+} from '../../src/testing/in-process.js';
 
 export interface TestClusterOptions {
   /** Simulated nodes (default 1). 0 starts none. */
@@ -42,10 +45,7 @@ export interface TestCluster {
 let nsCounter = 0;
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
-  const store = new MemoryStore();
-  const rest = new Rest(store, resources);
-  await bootstrap(rest);
-  const client = new InProcessClient(rest);
+  const { rest, store, client } = await startInProcessApi();
   const dataDir = opts.controllers?.dataDir ?? mkdtempSync(join(tmpdir(), 'ordinal-it-'));
   const ownDir = opts.controllers?.dataDir === undefined;
   await ensureDefaultStorageClass(client);
@@ -64,15 +64,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     dataDir,
     async namespace(prefix = 'it') {
       const name = `${prefix}-${++nsCounter}`;
-      try {
-        await client.create({ group: '', version: 'v1', resource: 'namespaces' }, undefined, {
-          apiVersion: 'v1',
-          kind: 'Namespace',
-          metadata: { name },
-        });
-      } catch (e) {
-        if (!isAlreadyExists(e)) throw e;
-      }
+      await createNamespace(client, name);
       return name;
     },
     async stop() {
@@ -84,26 +76,17 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   };
 }
 
-/** Polls `fn` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
+/**
+ * Polls `fn` every 20 ms until it returns a value other than undefined/false,
+ * or fails after `timeoutMs`; `detail` is appended to the timeout error.
+ */
+export function waitFor<T>(
+  fn: Poll<T>,
   timeoutMs = 10_000,
   what = 'condition',
+  detail?: () => string,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return poll(fn, { timeoutMs, what, detail, intervalMs: 20 });
 }
 
 /** Records every watch event of a resource in a namespace, in order, from now on. */

@@ -66,9 +66,11 @@ import {
   restoreProbe,
   resumeNextPod,
   SIM_EXIT_ON_SIGTERM,
+  type StsStatus,
   saturate,
   scale,
   serviceEndpointHostnames,
+  setImage,
   sleep,
   stsSpec,
   stsStatus,
@@ -120,6 +122,36 @@ async function dropNamespace(ns: string | undefined): Promise<void> {
     await client().delete(NAMESPACES, undefined, ns);
   } catch (e) {
     if (!isNotFound(e)) throw e;
+  }
+}
+
+/** The per-test teardown: stops the timeline, checks its invariants and drops the namespace either way. */
+async function finishTest(timeline: PodTimeline, ns: string): Promise<void> {
+  timeline.stop();
+  try {
+    timeline.expectNoViolations();
+  } finally {
+    await dropNamespace(ns);
+  }
+}
+
+/** Changes the image of the set's first container (with retries on conflicts). */
+function updateImage(ns: string, name: string, image: string): Promise<KObject> {
+  return updateStatefulSetWithRetries(client(), ns, name, (s) => setImage(s, image));
+}
+
+interface Version {
+  image: string;
+  revision: string | undefined;
+}
+
+/** Three pods: those below `partition` at the `old` image and revision, the others at `updated`. */
+function expectPartitioned(pods: KObject[], partition: number, old: Version, updated: Version): void {
+  expect(pods).toHaveLength(3);
+  for (let i = 0; i < pods.length; i++) {
+    const want = i < partition ? old : updated;
+    expect(podImage(nth(pods, i)), `${nth(pods, i).metadata.name} image`).toBe(want.image);
+    expect(podRevision(nth(pods, i)), `${nth(pods, i).metadata.name} revision`).toBe(want.revision);
   }
 }
 
@@ -267,14 +299,11 @@ describe('[sig-apps] StatefulSet', () => {
       timeline = await PodTimeline.start(client(), ns);
     });
 
-    afterEach(async () => {
-      timeline.stop();
-      try {
-        timeline.expectNoViolations();
-      } finally {
-        await dropNamespace(ns);
-      }
-    });
+    afterEach(() => finishTest(timeline, ns));
+
+    /** A set of `replicas` pods without volumes, governed by the headless Service. */
+    const plainSet = (name: string, replicas: number) =>
+      newStatefulSet(name, ns, headlessSvcName, replicas, undefined, undefined, labels);
 
     it('should provide basic identity', async () => {
       stsSpec(ss).replicas = 3;
@@ -374,16 +403,14 @@ describe('[sig-apps] StatefulSet', () => {
         }
         return true;
       };
+      const readopted = () =>
+        waitFor(async () => adopted(await client().get(PODS, ns, podName)), WAIT_MS, 'pod to be readopted');
 
       // Orphaning one of the stateful set's pods
       await updatePodWithRetries(client(), ns, podName, (p) => {
         delete p.metadata.ownerReferences;
       });
-      await waitFor(
-        async () => adopted(await client().get(PODS, ns, podName)),
-        WAIT_MS,
-        'pod to be readopted',
-      );
+      await readopted();
 
       // Removing the labels from one of the stateful set's pods
       const prevLabels = pod.metadata.labels;
@@ -406,11 +433,7 @@ describe('[sig-apps] StatefulSet', () => {
       await updatePodWithRetries(client(), ns, podName, (p) => {
         p.metadata.labels = prevLabels;
       });
-      await waitFor(
-        async () => adopted(await client().get(PODS, ns, podName)),
-        WAIT_MS,
-        'pod to be readopted',
-      );
+      await readopted();
       expect((await client().get(PODS, ns, podName)).metadata.uid).toBe(pod.metadata.uid);
     });
 
@@ -478,9 +501,7 @@ describe('[sig-apps] StatefulSet', () => {
 
       // Updating StatefulSet template: update image
       const updateFrom = timeline.entries.length;
-      set = await updateStatefulSetWithRetries(client(), ns, setName, (s) => {
-        nth(containers(templateSpec(s)), 0).image = newImage;
-      });
+      set = await updateImage(ns, setName, newImage);
       // Creating a new revision
       set = await waitForStatus(client(), set);
       ({ currentRevision, updateRevision } = stsStatus(set));
@@ -515,9 +536,7 @@ describe('[sig-apps] StatefulSet', () => {
       ({ set } = await waitForPodNotReady(client(), set, nth(pods, 1).metadata.name ?? ''));
       const priorRevision = currentRevision;
       const rollbackFrom = timeline.entries.length;
-      set = await updateStatefulSetWithRetries(client(), ns, setName, (s) => {
-        nth(containers(templateSpec(s)), 0).image = oldImage;
-      });
+      set = await updateImage(ns, setName, oldImage);
       set = await waitForStatus(client(), set);
       ({ currentRevision, updateRevision } = stsStatus(set));
       expect(updateRevision, 'prior revision should equal update revision during roll back').toBe(
@@ -566,12 +585,12 @@ describe('[sig-apps] StatefulSet', () => {
     }, 60_000);
 
     it('should perform rolling updates and roll backs of template modifications [Conformance]', async () => {
-      const ss2 = newStatefulSet('ss2', ns, headlessSvcName, 3, undefined, undefined, labels);
+      const ss2 = plainSet('ss2', 3);
       await rollbackTest(ss2);
     }, 60_000);
 
     it('should perform canary updates and phased rolling updates of template modifications [Conformance]', async () => {
-      const ss2 = newStatefulSet('ss2', ns, headlessSvcName, 3, undefined, undefined, labels);
+      const ss2 = plainSet('ss2', 3);
       stsSpec(ss2).updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 3 } };
       let set = await createStatefulSet(client(), ns, ss2);
       await waitForRunningAndReady(client(), set, 3);
@@ -585,22 +604,17 @@ describe('[sig-apps] StatefulSet', () => {
       const oldImage = String(nth(containers(templateSpec(set)), 0).image);
       expect(oldImage).not.toBe(newImage);
 
-      const checkPartitioned = (partition: number, ps: KObject[]) => {
-        expect(ps).toHaveLength(3);
-        for (let i = 0; i < ps.length; i++) {
-          const old = i < partition;
-          expect(podImage(nth(ps, i)), `${nth(ps, i).metadata.name} image`).toBe(old ? oldImage : newImage);
-          expect(podRevision(nth(ps, i)), `${nth(ps, i).metadata.name} revision`).toBe(
-            old ? currentRevision : updateRevision,
-          );
-        }
-      };
+      const checkPartitioned = (partition: number, ps: KObject[]) =>
+        expectPartitioned(
+          ps,
+          partition,
+          { image: oldImage, revision: currentRevision },
+          { image: newImage, revision: updateRevision },
+        );
 
       // Updating stateful set template: update image
       const from = timeline.entries.length;
-      set = await updateStatefulSetWithRetries(client(), ns, 'ss2', (s) => {
-        nth(containers(templateSpec(s)), 0).image = newImage;
-      });
+      set = await updateImage(ns, 'ss2', newImage);
       // Creating a new revision
       set = await waitForStatus(client(), set);
       updateRevision = stsStatus(set).updateRevision;
@@ -687,9 +701,7 @@ describe('[sig-apps] StatefulSet', () => {
         const newImage = NEW_HTTPD_IMAGE;
         const oldImage = String(nth(containers(templateSpec(set)), 0).image);
         expect(oldImage).not.toBe(newImage);
-        set = await updateStatefulSetWithRetries(client(), ns, setName, (s) => {
-          nth(containers(templateSpec(s)), 0).image = newImage;
-        });
+        set = await updateImage(ns, setName, newImage);
         // Creating a new revision
         set = await waitForStatus(client(), set);
         ({ currentRevision, updateRevision } = stsStatus(set));
@@ -705,16 +717,13 @@ describe('[sig-apps] StatefulSet', () => {
           },
           'all replicas running, all updated but pod-0',
         ));
-        const verify = (ps: KObject[]) => {
-          expect(ps).toHaveLength(3);
-          for (let i = 0; i < ps.length; i++) {
-            const old = i < 1;
-            expect(podImage(nth(ps, i)), `${nth(ps, i).metadata.name} image`).toBe(old ? oldImage : newImage);
-            expect(podRevision(nth(ps, i)), `${nth(ps, i).metadata.name} revision`).toBe(
-              old ? currentRevision : updateRevision,
-            );
-          }
-        };
+        const verify = (ps: KObject[]) =>
+          expectPartitioned(
+            ps,
+            1,
+            { image: oldImage, revision: currentRevision },
+            { image: newImage, revision: updateRevision },
+          );
         // Verify pod images before pod-0 deletion and recreation
         verify(pods);
         expect(nth(pods, 0).metadata.uid).toBe(pod0.metadata.uid);
@@ -764,12 +773,12 @@ describe('[sig-apps] StatefulSet', () => {
     }
 
     it('should perform canary updates and phased rolling updates of template modifications for partiton1 and delete pod-0 without failing container', async () => {
-      const ss2 = newStatefulSet('ss2', ns, headlessSvcName, 3, undefined, undefined, labels);
+      const ss2 = plainSet('ss2', 3);
       await deletingPodForRollingUpdatePartitionTest(ss2, false);
     }, 60_000);
 
     it('should perform canary updates and phased rolling updates of template modifications for partiton1 and delete pod-0 with failing container', async () => {
-      const ss3 = newStatefulSet('ss3', ns, headlessSvcName, 3, undefined, undefined, labels);
+      const ss3 = plainSet('ss3', 3);
       containers(templateSpec(ss3)).push({
         name: 'sleep-exit-with-1',
         image: BUSYBOX_IMAGE,
@@ -785,7 +794,7 @@ describe('[sig-apps] StatefulSet', () => {
     }, 60_000);
 
     it('should implement legacy replacement when the update strategy is OnDelete', async () => {
-      const ss2 = newStatefulSet('ss2', ns, headlessSvcName, 3, undefined, undefined, labels);
+      const ss2 = plainSet('ss2', 3);
       stsSpec(ss2).updateStrategy = { type: 'OnDelete' };
       let set = await createStatefulSet(client(), ns, ss2);
       await waitForRunningAndReady(client(), set, 3);
@@ -807,9 +816,7 @@ describe('[sig-apps] StatefulSet', () => {
 
       // Updating stateful set template: update image
       const from = timeline.entries.length;
-      set = await updateStatefulSetWithRetries(client(), ns, 'ss2', (s) => {
-        nth(containers(templateSpec(s)), 0).image = newImage;
-      });
+      set = await updateImage(ns, 'ss2', newImage);
       // Creating a new revision
       set = await waitForStatus(client(), set);
       const { updateRevision } = stsStatus(set);
@@ -838,11 +845,7 @@ describe('[sig-apps] StatefulSet', () => {
     }, 60_000);
 
     it('Scaling should happen in predictable order and halt if any stateful pod is unhealthy [Slow] [Conformance]', async () => {
-      let set = await createStatefulSet(
-        client(),
-        ns,
-        newStatefulSet(ssName, ns, headlessSvcName, 1, undefined, undefined, labels),
-      );
+      let set = await createStatefulSet(client(), ns, plainSet(ssName, 1));
       // Waiting until all stateful set replicas will be running
       await waitForRunningAndReady(client(), set, 1);
 
@@ -880,7 +883,7 @@ describe('[sig-apps] StatefulSet', () => {
     }, 60_000);
 
     it('Burst scaling should run to completion even with unhealthy pods [Slow] [Conformance]', async () => {
-      const burst = newStatefulSet(ssName, ns, headlessSvcName, 1, undefined, undefined, labels);
+      const burst = plainSet(ssName, 1);
       stsSpec(burst).podManagementPolicy = 'Parallel';
       let set = await createStatefulSet(client(), ns, burst);
       // Waiting until all stateful set replicas will be running
@@ -941,7 +944,7 @@ describe('[sig-apps] StatefulSet', () => {
       );
 
       // Creating statefulset with conflicting port
-      const evicted = newStatefulSet(ssName, ns, headlessSvcName, 1, undefined, undefined, labels);
+      const evicted = plainSet(ssName, 1);
       const c0 = nth(containers(templateSpec(evicted)), 0);
       c0.ports = [conflictingPort];
       templateSpec(evicted).nodeName = nodeName;
@@ -980,11 +983,7 @@ describe('[sig-apps] StatefulSet', () => {
     });
 
     it('should have a working scale subresource [Conformance]', async () => {
-      let set = await createStatefulSet(
-        client(),
-        ns,
-        newStatefulSet(ssName, ns, headlessSvcName, 1, undefined, undefined, labels),
-      );
+      let set = await createStatefulSet(client(), ns, plainSet(ssName, 1));
       await waitForRunningAndReady(client(), set, 1);
       set = await waitForStatus(client(), set);
       // The status is eventually consistent with the pods: let it count the Running pod.
@@ -1083,6 +1082,14 @@ describe('[sig-apps] StatefulSet', () => {
     it('should validate Statefulset Status endpoints [Conformance]', async () => {
       const labelSelector = 'e2e=testing';
       const events: KObject[] = [];
+      /** Whether a watched version of the labelled set had a status condition matching `match`. */
+      const watchedCondition = (match: (c: NonNullable<StsStatus['conditions']>[number]) => boolean) =>
+        events.some(
+          (o) =>
+            o.metadata.name === ssName &&
+            o.metadata.labels?.e2e === 'testing' &&
+            (stsStatus(o).conditions ?? []).some(match),
+        );
       const list = await client().list(STATEFULSETS, ns, { labelSelector });
       const watch = await client().watch(
         STATEFULSETS,
@@ -1094,11 +1101,7 @@ describe('[sig-apps] StatefulSet', () => {
       );
       try {
         // Creating statefulset
-        let set = await createStatefulSet(
-          client(),
-          ns,
-          newStatefulSet(ssName, ns, headlessSvcName, 1, undefined, undefined, labels),
-        );
+        let set = await createStatefulSet(client(), ns, plainSet(ssName, 1));
         await waitForRunningAndReady(client(), set, 1);
         await waitForStatus(client(), set);
 
@@ -1128,13 +1131,8 @@ describe('[sig-apps] StatefulSet', () => {
         // watching for the statefulset status to be updated
         await waitFor(
           () =>
-            events.some(
-              (o) =>
-                o.metadata.name === ssName &&
-                o.metadata.labels?.e2e === 'testing' &&
-                (stsStatus(o).conditions ?? []).some(
-                  (c) => c.type === 'StatusUpdate' && c.reason === 'E2E' && c.message === 'Set from e2e test',
-                ),
+            watchedCondition(
+              (c) => c.type === 'StatusUpdate' && c.reason === 'E2E' && c.message === 'Set from e2e test',
             ),
           WAIT_MS,
           'the StatusUpdate condition in a watch event',
@@ -1153,13 +1151,7 @@ describe('[sig-apps] StatefulSet', () => {
 
         // watching for the Statefulset status to be patched
         await waitFor(
-          () =>
-            events.some(
-              (o) =>
-                o.metadata.name === ssName &&
-                o.metadata.labels?.e2e === 'testing' &&
-                (stsStatus(o).conditions ?? []).some((c) => c.type === 'StatusPatched'),
-            ),
+          () => watchedCondition((c) => c.type === 'StatusPatched'),
           WAIT_MS,
           'the StatusPatched condition in a watch event',
         );
@@ -1178,14 +1170,7 @@ describe('[sig-apps] StatefulSet', () => {
       timeline = await PodTimeline.start(client(), ns);
     });
 
-    afterEach(async () => {
-      timeline.stop();
-      try {
-        timeline.expectNoViolations();
-      } finally {
-        await dropNamespace(ns);
-      }
-    });
+    afterEach(() => finishTest(timeline, ns));
 
     interface ClusterApp {
       service: KObject;
@@ -1469,16 +1454,19 @@ describe('[sig-apps] StatefulSet', () => {
       await timeline.settle();
       timeline.expectOrderedCreation(members);
 
+      /** DNS identity: <member>.<service> resolves through the endpoint hostnames. */
+      const hostnamesPublished = (what: string) =>
+        waitFor(
+          async () =>
+            JSON.stringify(await serviceEndpointHostnames(client(), ns, serviceName)) ===
+            JSON.stringify(members),
+          WAIT_MS,
+          `endpoint hostnames ${what} for service ${serviceName}`,
+        );
+
       const before = await memberIdentities(ns, set, serviceName);
       expect(Object.keys(before).sort()).toEqual(members);
-      // DNS identity: <member>.<service> resolves through the endpoint hostnames.
-      await waitFor(
-        async () =>
-          JSON.stringify(await serviceEndpointHostnames(client(), ns, serviceName)) ===
-          JSON.stringify(members),
-        WAIT_MS,
-        `endpoint hostnames ${members.join(',')} for service ${serviceName}`,
-      );
+      await hostnamesPublished(members.join(','));
       for (const pod of await getPodList(client(), set)) {
         expect(podClaimName(pod, 'datadir')).toBe(`datadir-${pod.metadata.name}`);
       }
@@ -1493,13 +1481,7 @@ describe('[sig-apps] StatefulSet', () => {
         timeline.expectOrderedCreation(members, timeline.deletedAt(`${setName}-0`, undefined, from));
         const after = await memberIdentities(ns, set, serviceName);
         expect(after).toEqual(before);
-        await waitFor(
-          async () =>
-            JSON.stringify(await serviceEndpointHostnames(client(), ns, serviceName)) ===
-            JSON.stringify(members),
-          WAIT_MS,
-          `endpoint hostnames after restart for service ${serviceName}`,
-        );
+        await hostnamesPublished('after restart');
       }
       // Reading from member 2: member 2 exists, is Ready and is bound to its own volume.
       const member2 = await client().get(PODS, ns, `${setName}-2`);
@@ -1604,14 +1586,7 @@ describe('[sig-apps] StatefulSet', () => {
       timeline = await PodTimeline.start(client(), ns);
     });
 
-    afterEach(async () => {
-      timeline.stop();
-      try {
-        timeline.expectNoViolations();
-      } finally {
-        await dropNamespace(ns);
-      }
-    });
+    afterEach(() => finishTest(timeline, ns));
 
     /** Orphans pod <set>-2 and waits until the set has adopted it again. */
     async function orphanPod2AndAwaitAdoption(setUid: string | undefined): Promise<void> {
@@ -1898,14 +1873,7 @@ describe('[sig-apps] StatefulSet', () => {
       timeline = await PodTimeline.start(client(), ns);
     });
 
-    afterEach(async () => {
-      timeline.stop();
-      try {
-        timeline.expectNoViolations();
-      } finally {
-        await dropNamespace(ns);
-      }
-    });
+    afterEach(() => finishTest(timeline, ns));
 
     it('PVC should be recreated when pod is pending due to missing PVC [Disruptive][Serial]', async () => {
       const readyNode = await readySchedulableNode();
@@ -2014,14 +1982,7 @@ describe('[sig-apps] StatefulSet', () => {
       timeline = await PodTimeline.start(client(), ns);
     });
 
-    afterEach(async () => {
-      timeline.stop();
-      try {
-        timeline.expectNoViolations();
-      } finally {
-        await dropNamespace(ns);
-      }
-    });
+    afterEach(() => finishTest(timeline, ns));
 
     /**
      * After changing ordinals: the new pods are created in ordinal order, each
@@ -2044,6 +2005,20 @@ describe('[sig-apps] StatefulSet', () => {
       ).toBeGreaterThan(lastNewReady);
     }
 
+    /** Waits for status.replicas and status.readyReplicas to reach `n`. */
+    async function waitForReadyReplicas(set: KObject, n: number): Promise<void> {
+      await waitForStatusCount(client(), set, 'replicas', n);
+      await waitForStatusCount(client(), set, 'readyReplicas', n);
+    }
+
+    /** Waits for the set to run exactly the pods `members`, all Ready, and no others (`what`: the condemned). */
+    async function waitForMembers(set: KObject, members: string[], what: string): Promise<void> {
+      await waitForStatus(client(), set);
+      await waitForPodNames(client(), set, members);
+      await waitForReadyReplicas(set, members.length);
+      await waitFor(async () => (await getPodList(client(), set)).length === members.length, WAIT_MS, what);
+    }
+
     function sortByOrdinalDesc(pods: KObject[]): KObject[] {
       return [...pods].sort((a, b) => ordinal(b) - ordinal(a));
     }
@@ -2057,8 +2032,7 @@ describe('[sig-apps] StatefulSet', () => {
       stsSpec(ss).replicas = 2;
       await createStatefulSet(client(), ns, ss);
       await waitForStatus(client(), ss);
-      await waitForStatusCount(client(), ss, 'replicas', 2);
-      await waitForStatusCount(client(), ss, 'readyReplicas', 2);
+      await waitForReadyReplicas(ss, 2);
 
       // Confirming 2 replicas, with start ordinal 0
       const pods = await getPodList(client(), ss);
@@ -2070,16 +2044,8 @@ describe('[sig-apps] StatefulSet', () => {
         stsSpec(s).ordinals = { start: 2 };
         stsSpec(s).replicas = 3;
       });
-      await waitForStatus(client(), set);
-      await waitForPodNames(client(), set, ['ss-2', 'ss-3', 'ss-4']);
       // Confirming 3 replicas, with start ordinal 2
-      await waitForStatusCount(client(), set, 'replicas', 3);
-      await waitForStatusCount(client(), set, 'readyReplicas', 3);
-      await waitFor(
-        async () => (await getPodList(client(), set)).length === 3,
-        WAIT_MS,
-        'condemned pods gone',
-      );
+      await waitForMembers(set, ['ss-2', 'ss-3', 'ss-4'], 'condemned pods gone');
       await timeline.settle();
       expectOrdinalMove([2, 3, 4], pods, from);
     });
@@ -2089,8 +2055,7 @@ describe('[sig-apps] StatefulSet', () => {
       stsSpec(ss).ordinals = { start: 2 };
       await createStatefulSet(client(), ns, ss);
       await waitForStatus(client(), ss);
-      await waitForStatusCount(client(), ss, 'replicas', 2);
-      await waitForStatusCount(client(), ss, 'readyReplicas', 2);
+      await waitForReadyReplicas(ss, 2);
 
       // Confirming 2 replicas, with start ordinal 2
       const pods = await getPodList(client(), ss);
@@ -2104,15 +2069,7 @@ describe('[sig-apps] StatefulSet', () => {
         stsSpec(s).ordinals = { start: 4 };
       });
       // Confirming 2 replicas, with start ordinal 4
-      await waitForStatus(client(), set);
-      await waitForPodNames(client(), set, ['ss-4', 'ss-5']);
-      await waitForStatusCount(client(), set, 'replicas', 2);
-      await waitForStatusCount(client(), set, 'readyReplicas', 2);
-      await waitFor(
-        async () => (await getPodList(client(), set)).length === 2,
-        WAIT_MS,
-        'condemned pods gone',
-      );
+      await waitForMembers(set, ['ss-4', 'ss-5'], 'condemned pods gone');
       await timeline.settle();
       expectOrdinalMove([4, 5], pods, from);
     });
@@ -2122,8 +2079,7 @@ describe('[sig-apps] StatefulSet', () => {
       stsSpec(ss).ordinals = { start: 3 };
       await createStatefulSet(client(), ns, ss);
       await waitForStatus(client(), ss);
-      await waitForStatusCount(client(), ss, 'replicas', 2);
-      await waitForStatusCount(client(), ss, 'readyReplicas', 2);
+      await waitForReadyReplicas(ss, 2);
 
       // Confirming 2 replicas, with start ordinal 3
       const pods = await getPodList(client(), ss);
@@ -2135,15 +2091,7 @@ describe('[sig-apps] StatefulSet', () => {
         stsSpec(s).ordinals = { start: 2 };
       });
       // Confirming 2 replicas, with start ordinal 2
-      await waitForStatus(client(), set);
-      await waitForPodNames(client(), set, ['ss-2', 'ss-3']);
-      await waitForStatusCount(client(), set, 'replicas', 2);
-      await waitForStatusCount(client(), set, 'readyReplicas', 2);
-      await waitFor(
-        async () => (await getPodList(client(), set)).length === 2,
-        WAIT_MS,
-        'condemned pod gone',
-      );
+      await waitForMembers(set, ['ss-2', 'ss-3'], 'condemned pod gone');
       // ss-3 stays (same UID); ss-2 is created, then ss-4 is deleted.
       expect((await client().get(PODS, ns, 'ss-3')).metadata.uid).toBe(nth(pods, 0).metadata.uid);
       await timeline.settle();
@@ -2154,8 +2102,7 @@ describe('[sig-apps] StatefulSet', () => {
       stsSpec(ss).replicas = 2;
       stsSpec(ss).ordinals = { start: 3 };
       await createStatefulSet(client(), ns, ss);
-      await waitForStatusCount(client(), ss, 'replicas', 2);
-      await waitForStatusCount(client(), ss, 'readyReplicas', 2);
+      await waitForReadyReplicas(ss, 2);
 
       // Confirming 2 replicas, with start ordinal 3
       const pods = await getPodList(client(), ss);
@@ -2167,15 +2114,7 @@ describe('[sig-apps] StatefulSet', () => {
         delete stsSpec(s).ordinals;
       });
       // Confirming 2 replicas, with start ordinal 0
-      await waitForStatus(client(), set);
-      await waitForPodNames(client(), set, ['ss-0', 'ss-1']);
-      await waitForStatusCount(client(), set, 'replicas', 2);
-      await waitForStatusCount(client(), set, 'readyReplicas', 2);
-      await waitFor(
-        async () => (await getPodList(client(), set)).length === 2,
-        WAIT_MS,
-        'condemned pods gone',
-      );
+      await waitForMembers(set, ['ss-0', 'ss-1'], 'condemned pods gone');
       await timeline.settle();
       expectOrdinalMove([0, 1], pods, from);
     });
@@ -2201,25 +2140,22 @@ async function inNamespace(
 /** Waits for SuccessfulCreate events of the set with these messages (upstream wording). */
 async function expectSetEvents(ns: string, setName: string, messages: string[]): Promise<void> {
   let seen: string[] = [];
-  try {
-    await waitFor(
-      async () => {
-        const events = (await client().list(EVENTS, ns)).items.filter(
-          (e) =>
-            rec(e.involvedObject).kind === 'StatefulSet' &&
-            rec(e.involvedObject).name === setName &&
-            e.reason === 'SuccessfulCreate' &&
-            e.type === 'Normal',
-        );
-        seen = events.map((e) => String(e.message));
-        return messages.every((m) => seen.includes(m));
-      },
-      WAIT_MS,
-      'SuccessfulCreate events',
-    );
-  } catch (e) {
-    throw new Error(`${String(e)}; seen: ${JSON.stringify(seen)}`);
-  }
+  await waitFor(
+    async () => {
+      const events = (await client().list(EVENTS, ns)).items.filter(
+        (e) =>
+          rec(e.involvedObject).kind === 'StatefulSet' &&
+          rec(e.involvedObject).name === setName &&
+          e.reason === 'SuccessfulCreate' &&
+          e.type === 'Normal',
+      );
+      seen = events.map((e) => String(e.message));
+      return messages.every((m) => seen.includes(m));
+    },
+    WAIT_MS,
+    'SuccessfulCreate events',
+    () => `; seen: ${JSON.stringify(seen)}`,
+  );
 }
 
 /** Removes all finalizers of a claim, if it still exists. */

@@ -21,6 +21,7 @@ import {
   SERVICES,
   STATEFULSETS,
 } from '../../src/controllers/util/resources.js';
+import { sleep } from '../../src/testing/in-process.js';
 import { waitFor } from './harness.js';
 
 // ---- sim agent contract -------------------------------------------------------------
@@ -356,20 +357,17 @@ export async function waitForState(
   const ns = ss.metadata.namespace ?? '';
   const name = ss.metadata.name ?? '';
   let last: { set: KObject; pods: KObject[] } | undefined;
-  try {
-    return await waitFor(
-      async () => {
-        const set = await getStatefulSet(client, ns, name);
-        const pods = await getPodList(client, set);
-        last = { set, pods };
-        return until(set, pods) ? last : undefined;
-      },
-      timeoutMs,
-      what,
-    );
-  } catch (e) {
-    throw new Error(`${errMsg(e)}\nlast state: ${describeState(last)}`);
-  }
+  return waitFor(
+    async () => {
+      const set = await getStatefulSet(client, ns, name);
+      const pods = await getPodList(client, set);
+      last = { set, pods };
+      return until(set, pods) ? last : undefined;
+    },
+    timeoutMs,
+    what,
+    () => `\nlast state: ${describeState(last)}`,
+  );
 }
 
 export function describeState(s: { set: KObject; pods: KObject[] } | undefined): string {
@@ -408,41 +406,42 @@ export async function waitForStatusCount(
   const ns = ss.metadata.namespace ?? '';
   const name = ss.metadata.name ?? '';
   let last: StsStatus | undefined;
-  try {
-    return await waitFor(
-      async () => {
-        const set = await getStatefulSet(client, ns, name);
-        const st = stsStatus(set);
-        last = st;
-        if ((st.observedGeneration ?? 0) < (set.metadata.generation ?? 0)) return undefined;
-        return (st[field] ?? 0) === expected ? set : undefined;
-      },
-      timeoutMs,
-      `status.${field} of ${name} to become ${expected}`,
-    );
-  } catch (e) {
-    throw new Error(`${errMsg(e)} (last status ${JSON.stringify(last)})`);
-  }
+  return waitFor(
+    async () => {
+      const set = await getStatefulSet(client, ns, name);
+      const st = stsStatus(set);
+      last = st;
+      if ((st.observedGeneration ?? 0) < (set.metadata.generation ?? 0)) return undefined;
+      return (st[field] ?? 0) === expected ? set : undefined;
+    },
+    timeoutMs,
+    `status.${field} of ${name} to become ${expected}`,
+    () => ` (last status ${JSON.stringify(last)})`,
+  );
 }
 
 /** e2estatefulset.WaitForPodReady */
 export function waitForPodReady(client: Client, ss: KObject, podName: string, timeoutMs = WAIT_MS) {
-  return waitForState(
-    client,
-    ss,
-    (_s, pods) => pods.some((p) => p.metadata.name === podName && isReady(p)),
-    `pod ${podName} to be Ready`,
-    timeoutMs,
-  );
+  return waitForPodReadiness(client, ss, podName, true, timeoutMs);
 }
 
 /** waitForPodNotReady (test/e2e/apps/wait.go) */
 export function waitForPodNotReady(client: Client, ss: KObject, podName: string, timeoutMs = WAIT_MS) {
+  return waitForPodReadiness(client, ss, podName, false, timeoutMs);
+}
+
+function waitForPodReadiness(
+  client: Client,
+  ss: KObject,
+  podName: string,
+  ready: boolean,
+  timeoutMs: number,
+) {
   return waitForState(
     client,
     ss,
-    (_s, pods) => pods.some((p) => p.metadata.name === podName && !isReady(p)),
-    `pod ${podName} to be not Ready`,
+    (_s, pods) => pods.some((p) => p.metadata.name === podName && isReady(p) === ready),
+    `pod ${podName} to be ${ready ? '' : 'not '}Ready`,
     timeoutMs,
   );
 }
@@ -495,18 +494,15 @@ export function activePodNames(pods: KObject[]): string[] {
 /** waitForPodNames (test/e2e/apps/statefulset.go) */
 export async function waitForPodNames(client: Client, ss: KObject, expected: string[], timeoutMs = WAIT_MS) {
   let last: string[] = [];
-  try {
-    await waitFor(
-      async () => {
-        last = activePodNames(await getPodList(client, ss));
-        return JSON.stringify(last) === JSON.stringify(expected);
-      },
-      timeoutMs,
-      `pod names ${expected.join(',')}`,
-    );
-  } catch (e) {
-    throw new Error(`${errMsg(e)} (last: ${last.join(',')})`);
-  }
+  await waitFor(
+    async () => {
+      last = activePodNames(await getPodList(client, ss));
+      return JSON.stringify(last) === JSON.stringify(expected);
+    },
+    timeoutMs,
+    `pod names ${expected.join(',')}`,
+    () => ` (last: ${last.join(',')})`,
+  );
 }
 
 /**
@@ -538,9 +534,7 @@ export async function confirmStatefulPodCount(
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
 // ---- writes ----------------------------------------------------------------------------
 
@@ -618,18 +612,15 @@ export async function scale(
 ): Promise<KObject> {
   const updated = await updateReplicas(client, ss, count);
   let last: KObject[] = [];
-  try {
-    await waitFor(
-      async () => {
-        last = await getPodList(client, updated);
-        return last.length === count;
-      },
-      timeoutMs,
-      `${ss.metadata.name} to scale to ${count}`,
-    );
-  } catch (e) {
-    throw new Error(`${errMsg(e)}; remaining: ${describeState({ set: updated, pods: last })}`);
-  }
+  await waitFor(
+    async () => {
+      last = await getPodList(client, updated);
+      return last.length === count;
+    },
+    timeoutMs,
+    `${ss.metadata.name} to scale to ${count}`,
+    () => `; remaining: ${describeState({ set: updated, pods: last })}`,
+  );
   return updated;
 }
 
@@ -751,23 +742,20 @@ export async function verifyStatefulSetPVCsExist(
 ): Promise<void> {
   const want = [...ids].sort((a, b) => a - b).join(',');
   let last = '';
-  try {
-    await waitFor(
-      async () => {
-        const pvcs = await listPVCs(client, ss.metadata.namespace ?? '');
-        for (const claim of claimNamesOf(ss)) {
-          const got = [...pvcOrdinals(ss, pvcs, claim).keys()].sort((a, b) => a - b).join(',');
-          last = `${claim}: [${got}]`;
-          if (got !== want) return false;
-        }
-        return true;
-      },
-      timeoutMs,
-      `PVCs [${want}] of ${ss.metadata.name}`,
-    );
-  } catch (e) {
-    throw new Error(`${errMsg(e)} (last ${last})`);
-  }
+  await waitFor(
+    async () => {
+      const pvcs = await listPVCs(client, ss.metadata.namespace ?? '');
+      for (const claim of claimNamesOf(ss)) {
+        const got = [...pvcOrdinals(ss, pvcs, claim).keys()].sort((a, b) => a - b).join(',');
+        last = `${claim}: [${got}]`;
+        if (got !== want) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    `PVCs [${want}] of ${ss.metadata.name}`,
+    () => ` (last ${last})`,
+  );
 }
 
 /**
@@ -786,38 +774,35 @@ export async function verifyStatefulSetPVCsExistWithOwnerRefs(
   const set = await getStatefulSet(client, ns, ss.metadata.name ?? '');
   const setUid = set.metadata.uid;
   let last = '';
-  try {
-    await waitFor(
-      async () => {
-        const pvcs = await listPVCs(client, ns);
-        for (const claim of claimNamesOf(ss)) {
-          const found = pvcOrdinals(ss, pvcs, claim);
-          if ([...found.keys()].sort().join(',') !== [...ids].sort().join(',')) {
-            last = `claims ${[...found.keys()].join(',')}`;
+  await waitFor(
+    async () => {
+      const pvcs = await listPVCs(client, ns);
+      for (const claim of claimNamesOf(ss)) {
+        const found = pvcOrdinals(ss, pvcs, claim);
+        if ([...found.keys()].sort().join(',') !== [...ids].sort().join(',')) {
+          last = `claims ${[...found.keys()].join(',')}`;
+          return false;
+        }
+        for (const [ord, pvc] of found) {
+          const refs = pvc.metadata.ownerReferences ?? [];
+          const setRef = refs.some((r) => r.kind === 'StatefulSet' && r.uid === setUid);
+          let podRef = false;
+          for (const r of refs.filter((x) => x.kind === 'Pod')) {
+            const pod = await getPod(client, ns, `${ss.metadata.name}-${ord}`);
+            if (pod && r.uid === pod.metadata.uid) podRef = true;
+          }
+          if (setRef !== wantSetRef || podRef !== wantPodRef) {
+            last = `${pvc.metadata.name} refs ${JSON.stringify(refs)}`;
             return false;
           }
-          for (const [ord, pvc] of found) {
-            const refs = pvc.metadata.ownerReferences ?? [];
-            const setRef = refs.some((r) => r.kind === 'StatefulSet' && r.uid === setUid);
-            let podRef = false;
-            for (const r of refs.filter((x) => x.kind === 'Pod')) {
-              const pod = await getPod(client, ns, `${ss.metadata.name}-${ord}`);
-              if (pod && r.uid === pod.metadata.uid) podRef = true;
-            }
-            if (setRef !== wantSetRef || podRef !== wantPodRef) {
-              last = `${pvc.metadata.name} refs ${JSON.stringify(refs)}`;
-              return false;
-            }
-          }
         }
-        return true;
-      },
-      timeoutMs,
-      `PVCs [${ids.join(',')}] with setRef=${wantSetRef} podRef=${wantPodRef}`,
-    );
-  } catch (e) {
-    throw new Error(`${errMsg(e)} (last ${last})`);
-  }
+      }
+      return true;
+    },
+    timeoutMs,
+    `PVCs [${ids.join(',')}] with setRef=${wantSetRef} podRef=${wantPodRef}`,
+    () => ` (last ${last})`,
+  );
 }
 
 export function pvcPhase(pvc: KObject): string {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { release } from 'node:os';
 import { isObject, type KObject } from '../../api/types.js';
+import { type NodeCondition, nodeConditions } from '../../controllers/util/nodes.js';
 import { rfc3339 } from '../../controllers/util/pods.js';
 import type { Json } from './status.js';
 
@@ -86,15 +87,6 @@ function uuid(h: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-interface NodeCondition {
-  type: string;
-  status: string;
-  lastHeartbeatTime?: string;
-  lastTransitionTime?: string;
-  reason?: string;
-  message?: string;
-}
-
 /** The kubelet's healthy conditions, in its order. */
 const HEALTHY: readonly { type: string; status: string; reason: string; message: string; event: string }[] = [
   {
@@ -146,9 +138,7 @@ export function nodeStatus(
   now: number,
 ): { status: Json; events: string[] } {
   const prev = isObject(old) ? old : {};
-  const oldConds = (Array.isArray(prev.conditions)
-    ? prev.conditions.filter(isObject)
-    : []) as unknown as NodeCondition[];
+  const oldConds = nodeConditions(prev);
   const stamp = rfc3339(now);
   const events: string[] = [];
   const conditions: NodeCondition[] = [];

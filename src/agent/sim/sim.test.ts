@@ -1,35 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isNotFound } from '../../api/errors.js';
 import type { KObject, WatchEvent } from '../../api/types.js';
-import { Rest } from '../../apiserver/rest.js';
-import { InProcessClient } from '../../client/in-process.js';
+import type { InProcessClient } from '../../client/in-process.js';
 import { type Clock, ManualClock } from '../../client/workqueue.js';
 import { EVENTS } from '../../controllers/events.js';
-import { LEASES, NAMESPACES, NODES, PODS } from '../../controllers/util/resources.js';
+import { LEASES, NODES, PODS } from '../../controllers/util/resources.js';
 import { podStatusCells } from '../../registry/core/pods.js';
-import { resources } from '../../registry/index.js';
 import { MemoryStore } from '../../storage/memory.js';
+import { type Poll, startInProcessApi, Teardown, tryGet, waitFor } from '../../testing/in-process.js';
 import { ANN, type SimNodes, type SimOptions, startSimNodes } from './index.js';
 
 type Json = Record<string, unknown>;
 
-async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + 10_000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = <T>(fn: Poll<T>, what?: string): Promise<T> => waitFor(fn, { what });
 
 /**
  * Upstream's Store.Update deletes an object with a deletionTimestamp and no
@@ -39,10 +21,8 @@ async function until<T>(
  * terminal phase the kubelet reports before the delete; these tests run with
  * the upstream rule (see the report: the API server needs this change).
  */
-const stops: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const s of stops.splice(0).reverse()) await s();
-});
+const stops = new Teardown();
+afterEach(() => stops.run());
 
 interface Env {
   client: InProcessClient;
@@ -56,26 +36,12 @@ interface Env {
 }
 
 async function env(opts: Partial<SimOptions> = {}, store = new MemoryStore()): Promise<Env> {
-  const rest = new Rest(store, resources);
-  const client = new InProcessClient(rest);
-  for (const name of ['default', 'kube-node-lease']) {
-    try {
-      await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-    } catch {
-      // already there (restart on the same store)
-    }
-  }
+  // Bootstraps `default` and `kube-node-lease` (leaving them be on a restart on the same store).
+  const { client } = await startInProcessApi({ store });
   const clock = opts.clock ?? new ManualClock(Date.parse('2025-03-01T10:00:00Z'));
   const sim = await startSimNodes(client, { nodes: 2, clock, ...opts });
-  stops.push(() => sim.stop());
-  const get = async (name: string) => {
-    try {
-      return await client.get(PODS, 'default', name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-  };
+  stops.add(() => sim.stop());
+  const get = (name: string) => tryGet(client, PODS, 'default', name);
   return {
     client,
     store,
@@ -441,7 +407,7 @@ describe('simulated nodes: deletion', () => {
       { resourceVersion: list.metadata.resourceVersion },
       (ev) => seen.push(ev),
     );
-    stops.push(async () => w.stop());
+    stops.add(async () => w.stop());
     await e.client.delete(PODS, 'default', 'sts-0');
     const killing = await until(async () => (await e.events('sts-0')).find((x) => x.reason === 'Killing'));
     expect(killing.message).toBe('Stopping container app');
@@ -473,7 +439,7 @@ describe('simulated nodes: deletion', () => {
         if (ev.type === 'DELETED') finals.set(ev.object.metadata.name ?? '', ev.object.status as Json);
       },
     );
-    stops.push(async () => w.stop());
+    stops.add(async () => w.stop());
     await e.client.delete(PODS, 'default', 'ok');
     await e.client.delete(PODS, 'default', 'never');
     await until(() => finals.size === 2, 'both deleted');

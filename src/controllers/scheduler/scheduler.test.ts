@@ -1,16 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isNotFound } from '../../api/errors.js';
 import type { KObject } from '../../api/types.js';
 import type { Authorizer } from '../../apiserver/auth/authz.js';
 import type { ServiceAccountTokens } from '../../apiserver/auth/sa-token.js';
-import { Rest } from '../../apiserver/rest.js';
+import type { Rest } from '../../apiserver/rest.js';
 import { VirtualResources } from '../../apiserver/virtual.js';
 import { InProcessClient } from '../../client/in-process.js';
 import { InformerFactory } from '../../client/informer.js';
 import type { ResourceRef, WriteOpts } from '../../client/interface.js';
 import { ManualClock } from '../../client/workqueue.js';
-import { resources } from '../../registry/index.js';
-import { MemoryStore } from '../../storage/memory.js';
+import { type Poll, startInProcessApi, tryGet, waitFor } from '../../testing/in-process.js';
+import { EVENTS } from '../events.js';
 import { NODES, PODS, PVCS, PVS, STORAGECLASSES } from '../util/resources.js';
 import { Scheduler } from './scheduler.js';
 
@@ -53,26 +52,14 @@ class BindingClient extends InProcessClient {
   }
 }
 
-const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
-const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events' };
+const until = <T>(fn: Poll<T>, timeoutMs = 15_000): Promise<T> => waitFor(fn, { timeoutMs });
 
-async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`condition not met in time${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Polls `fn`, advancing the clock a second before each try so that backoffs and periodic retries pass. */
+const untilTicking = <T>(e: Env, fn: Poll<T>): Promise<T> =>
+  until(async () => {
+    await e.clock.advance(1000);
+    return fn();
+  });
 
 interface Env {
   client: InProcessClient;
@@ -106,11 +93,8 @@ afterEach(async () => {
 const NS = 'ns';
 
 async function env(opts: { schedulerName?: string; bindTimeoutMs?: number } = {}): Promise<Env> {
-  const rest = new Rest(new MemoryStore(), resources);
+  const { rest } = await startInProcessApi({ namespaces: [NS] });
   const client = new BindingClient(rest);
-  for (const name of ['default', NS]) {
-    await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  }
   const clock = new ManualClock(Date.parse('2025-01-01T00:00:00Z'));
   const informers = new InformerFactory(client);
   const scheduler = new Scheduler(client, informers, { clock, ...opts });
@@ -132,14 +116,7 @@ async function env(opts: { schedulerName?: string; bindTimeoutMs?: number } = {}
     allocatable: o.allocatable ?? { cpu: '4', memory: '8Gi', pods: '110' },
     conditions: [{ type: 'Ready', status: o.ready ?? 'True', reason: 'KubeletReady', message: '' }],
   });
-  const getPod = async (name: string) => {
-    try {
-      return await client.get(PODS, NS, name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-  };
+  const getPod = (name: string) => tryGet(client, PODS, NS, name);
   const condition = async (name: string) => {
     const p = await getPod(name);
     const conds = (p?.status as { conditions?: Record<string, unknown>[] } | undefined)?.conditions ?? [];
@@ -366,10 +343,7 @@ describe('scheduler: unschedulable pods', () => {
     expect(await e.unschedulable('early')).toBe('no nodes available to schedule pods');
     await e.node('late');
     // The node event sends the pod back once its backoff (1 s) has passed.
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.nodeOf('early');
-    });
+    await untilTicking(e, () => e.nodeOf('early'));
     expect(await e.nodeOf('early')).toBe('late');
   });
 
@@ -396,10 +370,7 @@ describe('scheduler: unschedulable pods', () => {
       '0/2 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.',
     );
     await e.setNode('n1', { ready: 'True' });
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.nodeOf('p');
-    });
+    await untilTicking(e, () => e.nodeOf('p'));
     expect(await e.nodeOf('p')).toBe('n1');
   });
 
@@ -432,18 +403,12 @@ describe('scheduler: unschedulable pods', () => {
       { ...a, status: { ...(a.status as object), phase: 'Succeeded' } },
       { subresource: 'status' },
     );
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.nodeOf('c');
-    });
+    await untilTicking(e, () => e.nodeOf('c'));
     expect(await e.nodeOf('c')).toBe('n1');
     await e.pod('d', cpu('100m'));
     expect(await e.unschedulable('d')).toContain('1 Too many pods');
     await e.client.delete(PODS, NS, 'b', { gracePeriodSeconds: 0 });
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.nodeOf('d');
-    });
+    await untilTicking(e, () => e.nodeOf('d'));
   });
 });
 
@@ -572,10 +537,7 @@ describe('scheduler: inter-pod affinity', () => {
     );
     // A third node takes one of them.
     await e.node('n3');
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.nodeOf(waiting);
-    });
+    await untilTicking(e, () => e.nodeOf(waiting));
   });
 
   it('co-locates with required pod affinity once a matching pod runs', async () => {
@@ -589,10 +551,7 @@ describe('scheduler: inter-pod affinity', () => {
       "0/2 nodes are available: 2 node(s) didn't match pod affinity rules. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
     );
     await e.pod('cache', { nodeName: 'n2' }, { labels: { app: 'cache' } });
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.nodeOf('web');
-    });
+    await untilTicking(e, () => e.nodeOf('web'));
     expect(await e.nodeOf('web')).toBe('n2');
     // The first pod of a group with affinity to itself may go anywhere.
     await e.pod(
@@ -633,6 +592,11 @@ describe('scheduler: volumes', () => {
         ...(className ? { storageClassName: className } : {}),
       },
     });
+  }
+  /** The node the scheduler picked for a WaitForFirstConsumer claim (its selected-node annotation). */
+  async function selectedNode(e: Env, claimName: string): Promise<string | undefined> {
+    const c = await e.client.get(PVCS, NS, claimName);
+    return c.metadata.annotations?.['volume.kubernetes.io/selected-node'];
   }
   const withClaim = (...names: string[]) => ({
     volumes: names.map((n, i) => ({ name: `v${i}`, persistentVolumeClaim: { claimName: n } })),
@@ -682,8 +646,7 @@ describe('scheduler: volumes', () => {
     await claim(e, 'data');
     // The claim's arrival sends the pod back after its backoff.
     expect(
-      await until(async () => {
-        await e.clock.advance(1000);
+      await untilTicking(e, async () => {
         const m = await e.unschedulable('p');
         return m.includes('unbound immediate') ? m : undefined;
       }),
@@ -691,10 +654,7 @@ describe('scheduler: volumes', () => {
       '0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.',
     );
     await bindClaim(e, 'data', 'n1');
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.nodeOf('p');
-    });
+    await untilTicking(e, () => e.nodeOf('p'));
     expect(await e.nodeOf('p')).toBe('n1');
   });
 
@@ -723,10 +683,7 @@ describe('scheduler: volumes', () => {
     });
     await claim(e, 'data', 'wffc');
     await e.pod('db', withClaim('data'));
-    const selected = await until(async () => {
-      const c = await e.client.get(PVCS, NS, 'data');
-      return c.metadata.annotations?.['volume.kubernetes.io/selected-node'];
-    });
+    const selected = await until(() => selectedNode(e, 'data'));
     expect(selected).toBe('n2');
     // Not bound while the claim is unbound, but its resources are held on n2.
     expect(await e.nodeOf('db')).toBeUndefined();
@@ -751,10 +708,7 @@ describe('scheduler: volumes', () => {
     await storageClass(e, 'wffc', 'WaitForFirstConsumer');
     await claim(e, 'data', 'wffc');
     await e.pod('db', withClaim('data'));
-    await until(async () => {
-      const c = await e.client.get(PVCS, NS, 'data');
-      return c.metadata.annotations?.['volume.kubernetes.io/selected-node'];
-    });
+    await until(() => selectedNode(e, 'data'));
     // Provisioning failed: the annotation is removed (as external provisioners signal it).
     const c = await e.client.get(PVCS, NS, 'data');
     await e.client.update(PVCS, NS, { ...c, metadata: { ...c.metadata, annotations: {} } });
@@ -765,11 +719,7 @@ describe('scheduler: volumes', () => {
     expect((await e.condition('db'))?.reason).toBe('SchedulerError');
     expect(e.scheduler.cache.node('n1')?.podCount).toBe(0);
     // After the backoff it selects the node again.
-    await until(async () => {
-      await e.clock.advance(1000);
-      const cur = await e.client.get(PVCS, NS, 'data');
-      return cur.metadata.annotations?.['volume.kubernetes.io/selected-node'];
-    });
+    await untilTicking(e, () => selectedNode(e, 'data'));
     await bindClaim(e, 'data', 'n1');
     expect(await until(() => e.nodeOf('db'))).toBe('n1');
   });
@@ -780,10 +730,7 @@ describe('scheduler: volumes', () => {
     await storageClass(e, 'wffc', 'WaitForFirstConsumer');
     await claim(e, 'data', 'wffc');
     await e.pod('db', withClaim('data'));
-    await until(async () => {
-      const c = await e.client.get(PVCS, NS, 'data');
-      return c.metadata.annotations?.['volume.kubernetes.io/selected-node'];
-    });
+    await until(() => selectedNode(e, 'data'));
     expect(e.scheduler.cache.node('n1')?.podCount).toBe(1);
     await e.clock.advance(30_000);
     expect(await e.unschedulable('db')).toBe(
@@ -791,10 +738,7 @@ describe('scheduler: volumes', () => {
     );
     expect(e.scheduler.cache.node('n1')?.podCount).toBe(0);
     // Retried after the backoff: the node is selected (and held) again.
-    await until(async () => {
-      await e.clock.advance(1000);
-      return e.scheduler.cache.node('n1')?.podCount === 1;
-    });
+    await untilTicking(e, () => e.scheduler.cache.node('n1')?.podCount === 1);
     await bindClaim(e, 'data', 'n1');
     expect(await until(() => e.nodeOf('db'))).toBe('n1');
   });

@@ -391,12 +391,7 @@ export class StatefulSetControl {
     const podsToDelete = maxUnavailable - unavailable;
     let deleted = 0;
     for (let target = slots.length - 1; target >= updateMin && deleted < podsToDelete; target--) {
-      const pod = slots[target] as KObject;
-      if (getPodRevision(pod) !== updateRevision && !isTerminating(pod)) {
-        await this.deleteForUpdate(set, pod);
-        deleted++;
-        status.currentReplicas = Math.max(0, status.currentReplicas - 1);
-      }
+      if (await this.deleteIfOutdated(set, slots[target] as KObject, updateRevision, status)) deleted++;
     }
   }
 
@@ -412,22 +407,31 @@ export class StatefulSetControl {
     const updateMin = v.rollingUpdate ? v.rollingUpdate.partition : 0;
     for (let target = slots.length - 1; target >= updateMin; target--) {
       const pod = slots[target] as KObject;
-      if (getPodRevision(pod) !== updateRevision && !isTerminating(pod)) {
-        await this.deleteForUpdate(set, pod);
-        status.currentReplicas = Math.max(0, status.currentReplicas - 1);
-        return;
-      }
+      if (await this.deleteIfOutdated(set, pod, updateRevision, status)) return;
       if (isUnavailable(pod, v.minReadySeconds, now)) return;
     }
   }
 
-  private async deleteForUpdate(set: KObject, pod: KObject): Promise<void> {
+  /**
+   * Deletes a pod of an older revision that is not already terminating, so
+   * that it is recreated at `updateRevision`, and counts it out of
+   * currentReplicas; false when the pod is left alone.
+   */
+  private async deleteIfOutdated(
+    set: KObject,
+    pod: KObject,
+    updateRevision: string,
+    status: StatefulSetStatus,
+  ): Promise<boolean> {
+    if (getPodRevision(pod) === updateRevision || isTerminating(pod)) return false;
     try {
       await this.podControl.deleteStatefulPod(set, pod);
     } catch (err) {
       // Already gone is what we wanted.
       if (!isNotFound(err)) throw err;
     }
+    status.currentReplicas = Math.max(0, status.currentReplicas - 1);
+    return true;
   }
 
   /** Completes a finished rollout in `status`, then writes it if it differs from the set's. */

@@ -8,14 +8,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { alreadyExists, forbidden, isNotFound } from '../../api/errors.js';
 import type { KObject, WatchEvent } from '../../api/types.js';
-import { Rest } from '../../apiserver/rest.js';
-import { InProcessClient } from '../../client/in-process.js';
+import type { InProcessClient } from '../../client/in-process.js';
 import { InformerFactory } from '../../client/informer.js';
 import { ManualClock } from '../../client/workqueue.js';
-import { resources } from '../../registry/index.js';
-import { MemoryStore } from '../../storage/memory.js';
+import { type Poll, startInProcessApi, tryGet, waitFor } from '../../testing/in-process.js';
 import { getControllerOf } from '../util/controller-ref.js';
-import { CONTROLLERREVISIONS, NAMESPACES, PODS, PVCS, STATEFULSETS } from '../util/resources.js';
+import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS } from '../util/resources.js';
 import { isRoutineError, StatefulSetController } from './controller.js';
 import { AggregateSyncError } from './pod-control.js';
 import { getOrdinal, getPodRevision } from './utils.js';
@@ -47,15 +45,10 @@ function stsSpec(spec: Record<string, unknown> = {}): Record<string, unknown> {
 }
 
 class Harness {
-  readonly rest = new Rest(new MemoryStore(), resources);
-  readonly client = new InProcessClient(this.rest);
   readonly clock = new ManualClock(Date.now());
-  readonly informers = new InformerFactory(this.client, { clock: this.clock });
+  readonly informers: InformerFactory;
   readonly errors: unknown[] = [];
-  readonly controller = new StatefulSetController(this.client, this.informers, {
-    clock: this.clock,
-    onError: (_key, err) => this.errors.push(err),
-  });
+  readonly controller: StatefulSetController;
   /** Pod watch events in order. */
   readonly podEvents: WatchEvent[] = [];
   private stopWatch: (() => void) | undefined;
@@ -64,12 +57,16 @@ class Harness {
   /** The kubelet finishes graceful deletions on every tick. */
   autoFinish = true;
 
-  async start(): Promise<void> {
-    await this.client.create(NAMESPACES, undefined, {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: NS },
+  /** `client` serves namespace NS. */
+  constructor(readonly client: InProcessClient) {
+    this.informers = new InformerFactory(client, { clock: this.clock });
+    this.controller = new StatefulSetController(client, this.informers, {
+      clock: this.clock,
+      onError: (_key, err) => this.errors.push(err),
     });
+  }
+
+  async start(): Promise<void> {
     const list = await this.client.list(PODS, NS);
     const h = await this.client.watch(PODS, NS, { resourceVersion: list.metadata.resourceVersion }, (e) => {
       if (e.type !== 'BOOKMARK') this.podEvents.push(e);
@@ -131,13 +128,8 @@ class Harness {
     return (await this.pods()).map((p) => `${p.metadata.name}${p.metadata.deletionTimestamp ? '(T)' : ''}`);
   }
 
-  async pod(name: string): Promise<KObject | undefined> {
-    try {
-      return await this.client.get(PODS, NS, name);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  pod(name: string): Promise<KObject | undefined> {
+    return tryGet(this.client, PODS, NS, name);
   }
 
   async setPodStatus(name: string, status: Record<string, unknown>): Promise<void> {
@@ -180,22 +172,21 @@ class Harness {
   }
 
   /** Polls (running the kubelet and advancing the clock) until fn returns something truthy. */
-  async until<T>(
-    fn: () => Promise<T | undefined | false> | T | undefined | false,
-    what: string,
-    stepMs = 50,
-  ): Promise<T> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      await this.kubelet();
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-      if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}; pods: ${(await this.podNames()).join(' ')}`);
-      }
-      await this.clock.advance(stepMs);
-      await new Promise((r) => setTimeout(r, 2));
-    }
+  until<T>(fn: Poll<T>, what: string, stepMs = 50): Promise<T> {
+    return waitFor(
+      async () => {
+        await this.kubelet();
+        const v = await fn();
+        if (v === undefined || v === false) await this.clock.advance(stepMs);
+        return v;
+      },
+      {
+        what,
+        intervalMs: 2,
+        retryErrors: false,
+        detail: async () => `; pods: ${(await this.podNames()).join(' ')}`,
+      },
+    );
   }
 
   /** Lets the controller run for a while (several passes) without waiting for anything. */
@@ -252,7 +243,8 @@ afterEach(async () => {
 });
 
 async function harness(): Promise<Harness> {
-  h = new Harness();
+  const { client } = await startInProcessApi({ namespaces: [NS] });
+  h = new Harness(client);
   await h.start();
   return h;
 }

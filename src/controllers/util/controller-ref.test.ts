@@ -1,21 +1,16 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isConflict } from '../../api/errors.js';
 import type { KObject } from '../../api/types.js';
-import { Rest } from '../../apiserver/rest.js';
-import { InProcessClient } from '../../client/in-process.js';
-import { bootstrap } from '../../cluster.js';
+import type { InProcessClient } from '../../client/in-process.js';
 import { labelSelectorAsMatcher } from '../../machinery/selectors.js';
-import { resources } from '../../registry/index.js';
-import { MemoryStore } from '../../storage/memory.js';
+import { startInProcessApi } from '../../testing/in-process.js';
 import { adoptObject, claimObjects, getControllerOf, newControllerRef } from './controller-ref.js';
 import { CONFIGMAPS, PODS, STATEFULSETS } from './resources.js';
 
 let client: InProcessClient;
 
 beforeEach(async () => {
-  const rest = new Rest(new MemoryStore(), resources);
-  await bootstrap(rest);
-  client = new InProcessClient(rest);
+  ({ client } = await startInProcessApi());
 });
 
 function pod(name: string, labels: Record<string, string>, owner?: KObject): KObject {

@@ -20,11 +20,10 @@
  * StorageClasses, so the check is here: such a claim gets a Warning
  * `VolumeResizeFailed` event with that message and its status stays as is.
  */
-import { isConflict, isNotFound } from '../../api/errors.js';
 import type { KObject } from '../../api/types.js';
 import { type Informer, type InformerFactory, splitKey } from '../../client/informer.js';
 import type { Client } from '../../client/interface.js';
-import { type Clock, ExponentialRateLimiter, realClock, WorkQueue } from '../../client/workqueue.js';
+import { type Clock, realClock, type WorkQueue } from '../../client/workqueue.js';
 import { createRecorder, type EventRecorder } from '../events.js';
 import { rfc3339 } from '../util/pods.js';
 import { PVCS, PVS, STORAGECLASSES } from '../util/resources.js';
@@ -33,7 +32,6 @@ import {
   claimCapacityOf,
   claimClass,
   cmpQuantity,
-  errorMessage,
   keyOf,
   phaseOf,
   rec,
@@ -42,6 +40,7 @@ import {
   specOf,
   str,
   uniqueEventTime,
+  volumeWorkQueue,
 } from './util.js';
 
 export const EXPAND_COMPONENT = 'volume_expand';
@@ -89,15 +88,9 @@ export class ExpandController {
         onError: () => undefined,
         now: uniqueEventTime(this.clock),
       });
-    this.queue = new WorkQueue((key) => this.sync(key), {
-      name: 'volume-expand',
-      concurrency: opts.concurrency ?? 4,
+    this.queue = volumeWorkQueue('volume-expand', 'volume expand', (key) => this.sync(key), {
+      concurrency: opts.concurrency,
       clock: this.clock,
-      rateLimiter: new ExponentialRateLimiter(10, 300_000),
-      onError: (key, err) => {
-        if (!isConflict(err) && !isNotFound(err))
-          console.error(`volume expand: syncing ${key}: ${errorMessage(err)}`);
-      },
     });
   }
 

@@ -22,9 +22,10 @@
  * bound to claims that went elsewhere, and reclaim volumes whose claim is
  * gone: Retain leaves them Released; Delete lets the provisioner that made the
  * volume delete it and then the PV (external provisioners are left to act);
- * hand-made volumes go through upstream's in-tree deleters: hostPath deletes
- * only below /tmp (anchored, unlike upstream's unanchored regexp), anything
- * else becomes Failed; Recycle is not supported (Failed).
+ * a hand-made hostPath volume with Delete loses its PV but keeps its
+ * directory (directories are removed only when a provisioner made them),
+ * other hand-made volumes become Failed (no deleter, as upstream);
+ * Recycle is not supported (Failed).
  *
  * Reads come from informer caches merged with this controller's own writes
  * (FreshCache); writes are optimistic (resourceVersion) and a conflict just
@@ -49,7 +50,7 @@ import { FreshCache } from './cache.js';
 import { LocalPathProvisioner } from './local-path.js';
 import { NfsSubdirProvisioner } from './nfs-subdir.js';
 import { type PodClaimIndex, podClaimIndex } from './pod-index.js';
-import { type Provisioner, RescheduleError, removeTree } from './provisioner.js';
+import { type Provisioner, RescheduleError } from './provisioner.js';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
@@ -934,30 +935,19 @@ export class PersistentVolumeController {
       );
       return;
     }
-    // Hand-made volume: upstream's in-tree deleters.
-    const hostPath = rec(specOf(fresh).hostPath);
+    // Hand-made volume. A hostPath PV is deleted but its directory is kept:
+    // Ordinal removes directories only when one of its provisioners created
+    // them (upstream's in-tree deleter would `rm -rf` paths under /tmp).
     if (specOf(fresh).hostPath !== undefined && specOf(fresh).hostPath !== null) {
-      const path = str(hostPath.path);
-      if (!/^\/tmp\/.+/.test(path)) {
-        await this.updateVolumePhaseWithEvent(
-          fresh,
-          'Failed',
-          'VolumeFailedDelete',
-          `host_path deleter only supports /tmp/.+ but received provided ${path}`,
-        );
-        return;
-      }
-      await removeTree(path);
-    } else {
-      await this.updateVolumePhaseWithEvent(
-        fresh,
-        'Failed',
-        'VolumeFailedDelete',
-        `error getting deleter volume plugin for volume "${name}": no deletable volume plugin matched`,
-      );
+      await this.deletePV(fresh);
       return;
     }
-    await this.deletePV(fresh);
+    await this.updateVolumePhaseWithEvent(
+      fresh,
+      'Failed',
+      'VolumeFailedDelete',
+      `error getting deleter volume plugin for volume "${name}": no deletable volume plugin matched`,
+    );
   }
 
   /** The provisioner library's deleteVolumeOperation. */

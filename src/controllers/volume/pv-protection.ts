@@ -5,13 +5,13 @@
  * server deletes it. Volumes not being deleted get the finalizer if they lack
  * it (the registry adds it on create, as upstream's admission plugin).
  */
-import { isConflict, isNotFound } from '../../api/errors.js';
+import { isNotFound } from '../../api/errors.js';
 import type { KObject } from '../../api/types.js';
 import type { Informer, InformerFactory } from '../../client/informer.js';
 import type { Client } from '../../client/interface.js';
-import { type Clock, ExponentialRateLimiter, realClock, WorkQueue } from '../../client/workqueue.js';
+import type { Clock, WorkQueue } from '../../client/workqueue.js';
 import { PVS } from '../util/resources.js';
-import { errorMessage, hasFinalizer, PV_PROTECTION_FINALIZER, phaseOf } from './util.js';
+import { hasFinalizer, PV_PROTECTION_FINALIZER, phaseOf, volumeWorkQueue } from './util.js';
 
 export interface PVProtectionControllerOptions {
   clock?: Clock;
@@ -30,16 +30,7 @@ export class PVProtectionController {
     opts: PVProtectionControllerOptions = {},
   ) {
     this.volumes = informers.forResource(PVS);
-    this.queue = new WorkQueue((key) => this.sync(key), {
-      name: 'pv-protection',
-      concurrency: opts.concurrency ?? 4,
-      clock: opts.clock ?? realClock,
-      rateLimiter: new ExponentialRateLimiter(10, 300_000),
-      onError: (key, err) => {
-        if (!isConflict(err) && !isNotFound(err))
-          console.error(`pv-protection: syncing ${key}: ${errorMessage(err)}`);
-      },
-    });
+    this.queue = volumeWorkQueue('pv-protection', 'pv-protection', (key) => this.sync(key), opts);
   }
 
   start(): void {

@@ -11,15 +11,14 @@
  * cache finds no user, confirmed by a live list of the namespace's pods, as
  * upstream does, so a pod the cache has not seen yet still protects the claim.
  */
-import { isConflict, isNotFound } from '../../api/errors.js';
+import { isNotFound } from '../../api/errors.js';
 import type { KObject } from '../../api/types.js';
 import { type Informer, type InformerFactory, splitKey } from '../../client/informer.js';
 import type { Client } from '../../client/interface.js';
-import { type Clock, ExponentialRateLimiter, realClock, WorkQueue } from '../../client/workqueue.js';
+import type { Clock, WorkQueue } from '../../client/workqueue.js';
 import { PODS, PVCS } from '../util/resources.js';
 import { type PodClaimIndex, podClaimIndex } from './pod-index.js';
 import {
-  errorMessage,
   hasFinalizer,
   isPodTerminated,
   keyOf,
@@ -27,6 +26,7 @@ import {
   podClaimNames,
   specOf,
   str,
+  volumeWorkQueue,
 } from './util.js';
 
 export interface PVCProtectionControllerOptions {
@@ -56,16 +56,7 @@ export class PVCProtectionController {
   ) {
     this.claims = informers.forResource(PVCS);
     this.pods = informers.forResource(PODS);
-    this.queue = new WorkQueue((key) => this.sync(key), {
-      name: 'pvc-protection',
-      concurrency: opts.concurrency ?? 4,
-      clock: opts.clock ?? realClock,
-      rateLimiter: new ExponentialRateLimiter(10, 300_000),
-      onError: (key, err) => {
-        if (!isConflict(err) && !isNotFound(err))
-          console.error(`pvc-protection: syncing ${key}: ${errorMessage(err)}`);
-      },
-    });
+    this.queue = volumeWorkQueue('pvc-protection', 'pvc-protection', (key) => this.sync(key), opts);
   }
 
   start(): void {

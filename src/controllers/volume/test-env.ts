@@ -7,16 +7,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isConflict, isNotFound } from '../../api/errors.js';
+import { isConflict } from '../../api/errors.js';
 import type { KObject } from '../../api/types.js';
-import { Rest } from '../../apiserver/rest.js';
-import { InProcessClient } from '../../client/in-process.js';
+import type { InProcessClient } from '../../client/in-process.js';
 import { InformerFactory } from '../../client/informer.js';
 import type { ResourceRef } from '../../client/interface.js';
-import { resources } from '../../registry/index.js';
-import { MemoryStore } from '../../storage/memory.js';
+import { type Poll, startInProcessApi, tryGet, waitFor } from '../../testing/in-process.js';
 import { EVENTS } from '../events.js';
-import { NAMESPACES, NODES, PODS, PVCS, PVS, STORAGECLASSES } from '../util/resources.js';
+import { NODES, PODS, PVCS, PVS, STORAGECLASSES } from '../util/resources.js';
 import { startVolumeControllers, type VolumeLoop } from './index.js';
 
 export interface VolumeEnv {
@@ -25,7 +23,7 @@ export interface VolumeEnv {
   sharedDir: string;
   get(res: ResourceRef, ns: string | undefined, name: string): Promise<KObject | undefined>;
   /** Polls until `fn` returns something other than undefined/false (10 s limit). */
-  until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what?: string): Promise<T>;
+  until<T>(fn: Poll<T>, what?: string): Promise<T>;
   gone(res: ResourceRef, ns: string | undefined, name: string): Promise<void>;
   storageClass(
     name: string,
@@ -59,12 +57,7 @@ export function claimSpec(size: string, extra: Record<string, unknown> = {}): Re
 }
 
 export async function volumeEnv(opts: { namespaces?: string[] } = {}): Promise<VolumeEnv> {
-  const store = new MemoryStore();
-  const rest = new Rest(store, resources);
-  const client = new InProcessClient(rest);
-  for (const name of ['default', ...(opts.namespaces ?? ['ns1'])]) {
-    await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  }
+  const { store, client } = await startInProcessApi({ namespaces: opts.namespaces ?? ['ns1'] });
   const dataDir = mkdtempSync(join(tmpdir(), 'ordinal-volume-'));
   const sharedDir = join(dataDir, 'shared');
   const informers = new InformerFactory(client);
@@ -72,26 +65,9 @@ export async function volumeEnv(opts: { namespaces?: string[] } = {}): Promise<V
   for (const l of loops) l.start();
   informers.start();
 
-  const get = async (res: ResourceRef, ns: string | undefined, name: string) => {
-    try {
-      return await client.get(res, ns, name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-  };
-  const until = async <T>(
-    fn: () => Promise<T | undefined | false> | T | undefined | false,
-    what = 'condition',
-  ): Promise<T> => {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const get = (res: ResourceRef, ns: string | undefined, name: string) => tryGet(client, res, ns, name);
+  const until = <T>(fn: Poll<T>, what?: string): Promise<T> =>
+    waitFor(fn, { what, intervalMs: 10, retryErrors: false });
   const events = async (ns: string, name: string) => {
     const list = await client.list(EVENTS, ns);
     return list.items

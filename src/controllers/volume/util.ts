@@ -3,9 +3,18 @@
  * finalizer names, storage-class lookups (pkg/volume/util/storagehelpers),
  * PV/PVC matching predicates (FindMatchingVolume, CheckAccessModes,
  * CheckVolumeModeMismatches, CheckNodeAffinity) and small accessors over
- * plain API objects. Nothing here mutates its arguments or does I/O.
+ * plain API objects, plus the work queue of the single-queue controllers.
+ * Nothing here mutates its arguments or does I/O.
  */
+import { isConflict, isNotFound } from '../../api/errors.js';
 import { isObject, type KObject, type LabelSelector } from '../../api/types.js';
+import {
+  type Clock,
+  ExponentialRateLimiter,
+  type Handler,
+  realClock,
+  WorkQueue,
+} from '../../client/workqueue.js';
 import { compareQuantities, parseQuantity, type Quantity } from '../../machinery/quantity.js';
 import { labelSelectorAsMatcher } from '../../machinery/selectors.js';
 
@@ -421,6 +430,31 @@ export function newerThan(a: KObject, b: KObject): boolean {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+// ---- work queues -------------------------------------------------------------------
+
+/**
+ * The work queue of the expand and protection controllers: `concurrency`
+ * workers (default 4), per-key backoff from 10 ms to 5 min, and errors other
+ * than conflicts and not-found logged as "<logPrefix>: syncing <key>: <message>".
+ */
+export function volumeWorkQueue(
+  name: string,
+  logPrefix: string,
+  handler: Handler,
+  opts: { concurrency?: number; clock?: Clock },
+): WorkQueue {
+  return new WorkQueue(handler, {
+    name,
+    concurrency: opts.concurrency ?? 4,
+    clock: opts.clock ?? realClock,
+    rateLimiter: new ExponentialRateLimiter(10, 300_000),
+    onError: (key, err) => {
+      if (!isConflict(err) && !isNotFound(err))
+        console.error(`${logPrefix}: syncing ${key}: ${errorMessage(err)}`);
+    },
+  });
 }
 
 // ---- event times -------------------------------------------------------------------

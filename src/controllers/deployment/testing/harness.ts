@@ -6,18 +6,16 @@
  */
 import { isNotFound } from '../../../api/errors.js';
 import type { KObject } from '../../../api/types.js';
-import { Rest } from '../../../apiserver/rest.js';
-import { InProcessClient } from '../../../client/in-process.js';
+import type { Rest } from '../../../apiserver/rest.js';
+import type { InProcessClient } from '../../../client/in-process.js';
 import { InformerFactory } from '../../../client/informer.js';
-import type { Client, ResourceRef } from '../../../client/interface.js';
+import type { Client } from '../../../client/interface.js';
 import type { Clock } from '../../../client/workqueue.js';
-import { resources } from '../../../registry/index.js';
-import { MemoryStore } from '../../../storage/memory.js';
+import { type Poll, waitFor as poll, startInProcessApi } from '../../../testing/in-process.js';
+import { EVENTS } from '../../events.js';
 import { ReplicaSetController } from '../../replicaset.js';
-import { NAMESPACES, PODS } from '../../util/resources.js';
+import { PODS } from '../../util/resources.js';
 import { DeploymentController } from '../controller.js';
-
-export const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events' };
 
 export interface Harness {
   rest: Rest;
@@ -41,10 +39,8 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const rest = new Rest(new MemoryStore(), resources);
-  const api = new InProcessClient(rest);
   const ns = 'test';
-  await api.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const { rest, client: api } = await startInProcessApi({ namespaces: [ns] });
   const client = opts.wrap ? opts.wrap(api) : api;
   const informers = new InformerFactory(client, { clock: opts.clock });
   const rs = new ReplicaSetController(client, informers, { clock: opts.clock });
@@ -69,25 +65,23 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
 }
 
+/** A client that delegates to `c` except for the methods in `overrides` (for HarnessOptions.wrap). */
+export function clientWith(c: Client, overrides: Partial<Client>): Client {
+  return {
+    get: c.get.bind(c),
+    list: c.list.bind(c),
+    create: c.create.bind(c),
+    update: c.update.bind(c),
+    patch: c.patch.bind(c),
+    delete: c.delete.bind(c),
+    watch: c.watch.bind(c),
+    ...overrides,
+  };
+}
+
 /** Polls `fn` (real time) until it returns something other than undefined/false. */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what = 'condition',
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+export function waitFor<T>(fn: Poll<T>, what = 'condition', timeoutMs = 10_000): Promise<T> {
+  return poll(fn, { what, timeoutMs });
 }
 
 export function rfc3339(ms: number): string {
