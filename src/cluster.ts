@@ -19,6 +19,7 @@ import { VirtualResources } from './apiserver/virtual.js';
 import { InProcessClient } from './client/in-process.js';
 import { type Controllers, startControllers } from './controllers/index.js';
 import { ensureDefaultStorageClass } from './controllers/volume/index.js';
+import { type ClusterDns, startClusterDns } from './dns/index.js';
 import { resources } from './registry/index.js';
 import type { Store } from './storage/interface.js';
 import { MemoryStore } from './storage/memory.js';
@@ -37,6 +38,8 @@ export interface ClusterOptions {
   simReadyDelayMs?: number;
   /** Directory for the shared-directory provisioner (default <dataDir>/shared). */
   sharedDir?: string;
+  /** Cluster DNS port on the API host (UDP and TCP; 0 picks a free one, the default; -1 disables it). */
+  dnsPort?: number;
   pki: Pki;
   /** Replaces the authorizer (default: every authenticated user is allowed). */
   authorizer?: Authorizer;
@@ -52,6 +55,8 @@ export interface Cluster {
   rest: Rest;
   store: Store;
   client: InProcessClient;
+  /** Where the cluster DNS listens, if it runs. */
+  dns?: { host: string; port: number };
   stop(): Promise<void>;
 }
 
@@ -127,6 +132,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       ...(opts.sharedDir ? { sharedDir: opts.sharedDir } : {}),
     });
   }
+  let dns: ClusterDns | undefined;
+  if ((opts.dnsPort ?? 0) >= 0 && opts.controllers !== false) {
+    const dnsHost =
+      opts.host === '0.0.0.0' || opts.host === 'localhost'
+        ? '127.0.0.1'
+        : opts.host === '::'
+          ? '::1'
+          : opts.host;
+    dns = await startClusterDns(client, { host: dnsHost, port: opts.dnsPort ?? 0 });
+  }
   let sim: SimNodes | undefined;
   const nodes = opts.nodes ?? 1;
   if ((opts.runtime ?? 'sim') === 'sim' && nodes > 0) {
@@ -140,10 +155,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     rest,
     store,
     client,
+    ...(dns ? { dns: { host: dns.host, port: dns.port } } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(compaction);
+      await dns?.stop();
       await sim?.stop();
       await controllers?.stop();
       api.closeWatches();

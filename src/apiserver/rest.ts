@@ -390,7 +390,7 @@ export class Rest {
     for (let attempt = 0; ; attempt++) {
       try {
         const kv = await this.store.create(objectKey(def, ns, meta.name), this.encode(obj));
-        return this.decode(kv);
+        return { ...obj, metadata: { ...meta, resourceVersion: String(kv.modRevision) } };
       } catch (e) {
         if (!(e instanceof StorageError && e.code === 'KeyExists')) throw e;
         if (!generated || attempt >= 7) throw alreadyExists(groupResource(def), meta.name);
@@ -523,7 +523,8 @@ export class Rest {
       return next;
     }
     // Semantically unchanged writes do not bump the resourceVersion (upstream behaviour).
-    if (this.encode(next) === this.encode(current)) return current;
+    const encoded = this.encode(next);
+    if (encoded === this.encode(current)) return current;
     if (
       m.deletionTimestamp &&
       (m.finalizers ?? []).length === 0 &&
@@ -532,8 +533,10 @@ export class Rest {
       return this.removeNow(def, ns, next, kv.modRevision);
     }
     try {
-      const out = await this.store.update(kv.key, this.encode(next), kv.modRevision);
-      return this.decode(out);
+      const out = await this.store.update(kv.key, encoded, kv.modRevision);
+      // `next` is exactly what was stored: no need to parse it back (metadata is
+      // copied because `next` may share it with the caller's body).
+      return { ...next, metadata: { ...next.metadata, resourceVersion: String(out.modRevision) } };
     } catch (e) {
       throw this.translateWriteError(def, name, e);
     }

@@ -22,6 +22,7 @@ describe('parseCli', () => {
         runtime: 'sim',
         nodes: 1,
         simReadyDelayMs: 500,
+        dnsPort: 0,
       },
     });
   });
@@ -46,6 +47,8 @@ describe('parseCli', () => {
         '0',
         '--shared-dir',
         '/nfs',
+        '--dns-port',
+        'off',
       ],
       env,
     );
@@ -61,6 +64,7 @@ describe('parseCli', () => {
         nodes: 3,
         simReadyDelayMs: 0,
         sharedDir: '/nfs',
+        dnsPort: -1,
       },
     });
   });
@@ -75,9 +79,28 @@ describe('parseCli', () => {
     });
     expect(parseCli(['up', '--sim-ready-delay', '-1'], env).cmd).toBe('error');
     expect(parseCli(['up', '--sim-ready-delay', 'soon'], env).cmd).toBe('error');
+    expect(parseCli(['up', '--dns-port', '70000'], env).cmd).toBe('error');
+    expect(parseCli(['up', '--dns-port', 'x'], env).cmd).toBe('error');
     expect(parseCli(['up', '--bogus'], env).cmd).toBe('error');
     expect(parseCli(['up', 'extra'], env).cmd).toBe('error');
     expect(parseCli(['frobnicate'], env)).toEqual({ cmd: 'error', message: 'unknown command "frobnicate"' });
+  });
+  it('routes images subcommands with their data dir', () => {
+    expect(parseCli(['images', 'ls'], env)).toEqual({
+      cmd: 'images',
+      argv: ['ls'],
+      dataDir: '/home/u/.ordinal',
+    });
+    expect(parseCli(['images', '--data-dir', '/d', 'import', 'x.tar'], env)).toEqual({
+      cmd: 'images',
+      argv: ['import', 'x.tar'],
+      dataDir: '/d',
+    });
+    expect(parseCli(['images', 'rm', 'busybox', '--data-dir=/e'], env)).toMatchObject({
+      dataDir: '/e',
+      argv: ['rm', 'busybox'],
+    });
+    expect(parseCli(['images', '--data-dir'], env).cmd).toBe('error');
   });
   it('knows help and version', () => {
     expect(parseCli([], env).cmd).toBe('help');
@@ -142,6 +165,7 @@ describe('up (with a stand-in cluster)', () => {
         runtime: 'sim',
         nodes: 1,
         simReadyDelayMs: 0,
+        dnsPort: -1,
       },
       deps,
     );

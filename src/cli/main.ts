@@ -22,10 +22,13 @@ export interface UpOptions {
   simReadyDelayMs: number;
   /** Directory served by the shared-directory (nfs-subdir style) provisioner. */
   sharedDir?: string;
+  /** Cluster DNS port (0: a free one; -1: no DNS). */
+  dnsPort: number;
 }
 
 export type Command =
   | { cmd: 'up'; opts: UpOptions }
+  | { cmd: 'images'; argv: string[]; dataDir: string }
   | { cmd: 'version' }
   | { cmd: 'help'; topic?: string }
   | { cmd: 'error'; message: string };
@@ -36,6 +39,7 @@ export const USAGE = `Usage: ordinal <command> [options]
 
 Commands:
   up         Start a cluster in the foreground and point kubectl at it
+  images     Manage the local image store (import, ls, rm, pull)
   version    Print the version
   help       Show this help
 
@@ -54,6 +58,8 @@ Options for up:
                      is Running and Ready (default 500)
   --shared-dir DIR   Directory the shared-directory (nfs-subdir style)
                      provisioner creates volumes in (default DATA_DIR/shared)
+  --dns-port N       Cluster DNS (UDP and TCP, cluster.local) port on the API
+                     host (default 0: a free port; "off" disables it)
 `;
 
 /** Parses argv (without node and script). Never throws; bad input is {cmd:'error'}. */
@@ -63,6 +69,21 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     return { cmd: 'help', topic: rest[0] };
   }
   if (first === 'version' || first === '--version' || first === '-v') return { cmd: 'version' };
+  if (first === 'images') {
+    // --data-dir DIR / --data-dir=DIR may appear anywhere; the rest goes to the images command.
+    const argv: string[] = [];
+    let dir: string | undefined;
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      if (a === '--data-dir') {
+        dir = rest[++i];
+        if (dir === undefined) return { cmd: 'error', message: '--data-dir needs a value' };
+      } else if (a.startsWith('--data-dir=')) dir = a.slice('--data-dir='.length);
+      else argv.push(a);
+    }
+    const dataDir = resolve(expandHome(dir ?? join(env.HOME || homedir(), '.ordinal')));
+    return { cmd: 'images', argv, dataDir };
+  }
   if (first !== 'up') return { cmd: 'error', message: `unknown command "${first}"` };
 
   let values: Record<string, string | boolean | undefined>;
@@ -81,6 +102,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         nodes: { type: 'string' },
         'sim-ready-delay': { type: 'string' },
         'shared-dir': { type: 'string' },
+        'dns-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -107,6 +129,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       cmd: 'error',
       message: `--sim-ready-delay must be a number of milliseconds up to 3600000, got "${str('sim-ready-delay')}"`,
     };
+  }
+  const dnsArg = str('dns-port') ?? '0';
+  const dnsPort = dnsArg === 'off' ? -1 : parseIntOption(dnsArg);
+  if (dnsPort === undefined || dnsPort > 65535) {
+    return { cmd: 'error', message: `--dns-port must be a port number or "off", got "${dnsArg}"` };
   }
   const store = str('store') ?? 'sqlite';
   if (store !== 'sqlite' && store !== 'memory') {
@@ -139,6 +166,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       nodes,
       simReadyDelayMs,
       ...(sharedDir ? { sharedDir: resolve(expandHome(sharedDir)) } : {}),
+      dnsPort,
     },
   };
 }
@@ -181,8 +209,9 @@ export interface UpDeps {
     nodes?: number;
     simReadyDelayMs?: number;
     sharedDir?: string;
+    dnsPort?: number;
     pki: Pki;
-  }): Promise<{ url: string; stop(): Promise<void> }>;
+  }): Promise<{ url: string; dns?: { host: string; port: number }; stop(): Promise<void> }>;
   log(line: string): void;
   /** Milliseconds on a monotonic clock. */
   now(): number;
@@ -213,6 +242,7 @@ export async function up(opts: UpOptions, deps: UpDeps): Promise<RunningCluster>
     nodes: opts.nodes,
     simReadyDelayMs: opts.simReadyDelayMs,
     ...(opts.sharedDir ? { sharedDir: opts.sharedDir } : {}),
+    dnsPort: opts.dnsPort,
     pki,
   });
   let kubeconfigPath: string;
@@ -236,6 +266,10 @@ export async function up(opts: UpOptions, deps: UpDeps): Promise<RunningCluster>
   deps.log(`  API server:  ${server}`);
   deps.log(`  store:       ${storeDesc}`);
   deps.log(`  runtime:     ${opts.runtime}, ${opts.nodes} node${opts.nodes === 1 ? '' : 's'}`);
+  if (cluster.dns) {
+    const h = cluster.dns.host.includes(':') ? `[${cluster.dns.host}]` : cluster.dns.host;
+    deps.log(`  cluster DNS: ${h}:${cluster.dns.port} (cluster.local, UDP and TCP)`);
+  }
   deps.log(
     opts.kubeconfig
       ? `  kubeconfig:  ${kubeconfigPath}`
@@ -277,6 +311,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       return 2;
     case 'up':
       return runUp(command.opts);
+    case 'images': {
+      const { runImagesCommand } = await import('./images.js');
+      return runImagesCommand(command.argv, command.dataDir);
+    }
   }
 }
 

@@ -41,8 +41,10 @@ export class MemoryStore implements Store {
   private readonly live = new Map<string, KV>();
   /** Every key with retained history, versions ascending by revision. */
   private readonly history = new Map<string, Version[]>();
-  /** The keys of `history`, sorted with compareKeys. */
-  private readonly sortedKeys: string[] = [];
+  /** The keys of `history`, sorted with compareKeys, except those still in `pendingKeys`. */
+  private sortedKeys: string[] = [];
+  /** Keys added since the last flushKeys() (merged in on the next ordered read). */
+  private pendingKeys: string[] = [];
   /** events[eventsStart + i] has revision compacted + 1 + i. */
   private events: StoreEvent[] = [];
   private eventsStart = 0;
@@ -175,7 +177,9 @@ export class MemoryStore implements Store {
     if (!versions) {
       versions = [];
       this.history.set(key, versions);
-      this.sortedKeys.splice(this.lowerBound(key), 0, key);
+      // Inserting into the sorted array at once costs O(keys) per new key;
+      // batching makes a burst of creates O(k log k) at the next list.
+      this.pendingKeys.push(key);
     }
     versions.push(kv ? { rev: this.rev, kv } : { rev: this.rev });
     const frozen = freezeEvent(event);
@@ -224,13 +228,33 @@ export class MemoryStore implements Store {
       if (drop > 0) versions.splice(0, drop);
       if (versions.length === 0) {
         this.history.delete(key);
-        this.sortedKeys.splice(this.lowerBound(key), 1);
+        const at = this.lowerBound(key); // flushes pending keys: read sortedKeys after it
+        this.sortedKeys.splice(at, 1);
       }
     }
   }
 
+  /** Merges keys added since the last ordered read into sortedKeys. */
+  private flushKeys(): void {
+    if (this.pendingKeys.length === 0) return;
+    const add = this.pendingKeys.sort(compareKeys);
+    this.pendingKeys = [];
+    const old = this.sortedKeys;
+    const merged: string[] = new Array(old.length + add.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < old.length && j < add.length) {
+      merged[k++] = compareKeys(old[i]!, add[j]!) <= 0 ? old[i++]! : add[j++]!;
+    }
+    while (i < old.length) merged[k++] = old[i++]!;
+    while (j < add.length) merged[k++] = add[j++]!;
+    this.sortedKeys = merged;
+  }
+
   /** Index of the first key >= `key`. */
   private lowerBound(key: string): number {
+    this.flushKeys();
     let lo = 0;
     let hi = this.sortedKeys.length;
     while (lo < hi) {
@@ -243,6 +267,7 @@ export class MemoryStore implements Store {
 
   /** Index of the first key > `key`. */
   private upperBound(key: string): number {
+    this.flushKeys();
     let lo = 0;
     let hi = this.sortedKeys.length;
     while (lo < hi) {

@@ -89,9 +89,9 @@ export class StatefulSetController {
   /**
    * When each set's last pass ended and how long it took. A pass scans every
    * pod of the set, so for a set of thousands of pods back-to-back passes
-   * (one per pod event) would take the whole event loop; enqueueing waits
-   * out one pass-length after the last pass, which coalesces the events that
-   * arrive meanwhile. Passes over small sets take well under a millisecond
+   * (one per pod event) would take the whole event loop; a pass due sooner
+   * than two pass-lengths after the last one is deferred until then, which
+   * coalesces the events that arrive meanwhile. Passes over small sets take well under a millisecond
    * and are not delayed noticeably.
    */
   private readonly lastPass = new Map<string, { end: number; took: number }>();
@@ -347,7 +347,7 @@ export class StatefulSetController {
   async sync(key: string): Promise<Result | undefined> {
     await this.synced;
     const last = this.lastPass.get(key);
-    const wait = last ? last.end + last.took - this.clock.now() : 0;
+    const wait = last ? last.end + 2 * last.took - this.clock.now() : 0;
     if (wait >= 5) return { requeueAfterMs: wait };
     const started = this.clock.now();
     try {
