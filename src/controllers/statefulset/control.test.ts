@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KObject } from '../../api/types.js';
 import { getControllerOf } from '../util/controller-ref.js';
-import { StatefulSetControl, slowStartBatch } from './control.js';
+import { MAX_SLOTS, StatefulSetControl, slowStartBatch } from './control.js';
 import { RevisionHistory, StatefulPodControl, StatusUpdater } from './pod-control.js';
 import { FakeObjectManager, FakeRecorder } from './testing.js';
 import { getOrdinal, getPodRevision, newRevision, readStatus } from './utils.js';
@@ -330,6 +330,13 @@ describe('StatefulSetControl: scaling', () => {
     });
     const actions = await e.syncOk();
     expect(actions.filter((a) => !a.startsWith('create revision'))).toEqual(['update status web']);
+    expect(e.objs.pods.size).toBe(0);
+  });
+
+  it('refuses (with an error, not an out-of-memory crash) more replicas than it can hold slots for', async () => {
+    const e = new Env({ replicas: 2_147_483_647, podManagementPolicy: 'Parallel' });
+    const err = await e.sync();
+    expect(String(err)).toContain(`exceeds the ${MAX_SLOTS} replicas per StatefulSet`);
     expect(e.objs.pods.size).toBe(0);
   });
 });

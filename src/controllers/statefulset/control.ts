@@ -62,6 +62,9 @@ import {
   storageMatches,
 } from './utils.js';
 
+/** Most replicas one StatefulSet may ask for (each costs a slot in every pass). */
+export const MAX_SLOTS = 1_000_000;
+
 /** Most pods created or deleted concurrently by one Parallel pass. */
 export const MAX_BATCH_SIZE = 500;
 
@@ -231,6 +234,15 @@ export class StatefulSetControl {
     countReplicas(status, mrs, now, curName, updName, pods);
 
     const replicaCount = v.replicas;
+    if (replicaCount > MAX_SLOTS) {
+      // The API accepts any int32; one slot per replica would exhaust memory long before.
+      return {
+        status,
+        error: new Error(
+          `replicas ${replicaCount} exceeds the ${MAX_SLOTS} replicas per StatefulSet Ordinal supports`,
+        ),
+      };
+    }
     const replicas: (KObject | undefined)[] = new Array(replicaCount).fill(undefined);
     const condemned: KObject[] = [];
     for (const pod of pods) {
