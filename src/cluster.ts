@@ -13,6 +13,7 @@ import { createAuthenticator, isPublicPath, type UserInfo } from './apiserver/au
 import { type Authorizer, alwaysAllow } from './apiserver/auth/authz.js';
 import type { Pki } from './apiserver/auth/pki.js';
 import { ServiceAccountTokens } from './apiserver/auth/sa-token.js';
+import { PodLogs } from './apiserver/logs.js';
 import { Rest } from './apiserver/rest.js';
 import { ApiServer } from './apiserver/server.js';
 import { VirtualResources } from './apiserver/virtual.js';
@@ -55,6 +56,8 @@ export interface Cluster {
   rest: Rest;
   store: Store;
   client: InProcessClient;
+  /** Node agents register their container log sources here (`kubectl logs`). */
+  logs: PodLogs;
   /** Where the cluster DNS listens, if it runs. */
   dns?: { host: string; port: number };
   stop(): Promise<void>;
@@ -92,8 +95,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const authorizer = opts.authorizer ?? alwaysAllow;
   const virtual = new VirtualResources(rest, authorizer, tokens, authenticateToken);
   let serverAddress = `${opts.host}:${opts.port}`;
+  const logs = new PodLogs();
   const api = new ApiServer({
     rest,
+    logs,
     authenticate,
     authorizer,
     isPublicPath,
@@ -155,6 +160,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     rest,
     store,
     client,
+    logs,
     ...(dns ? { dns: { host: dns.host, port: dns.port } } : {}),
     async stop() {
       if (stopped) return;

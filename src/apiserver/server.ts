@@ -22,6 +22,7 @@ import type { Authorizer, RequestAttributes } from './auth/authz.js';
 import { forbiddenMessage } from './auth/authz.js';
 import { decodeObject, decodePatch, patchKind, readBody } from './body.js';
 import { aggregatedContentType, Discovery, wantsAggregated } from './discovery.js';
+import { logContainer, type PodLogs, parseLogQuery } from './logs.js';
 import { handleOpenApi } from './openapi.js';
 import { isTrue, parseRequestInfo, type RequestInfo } from './request-info.js';
 import {
@@ -65,6 +66,8 @@ export interface ApiServerDeps {
   authorizer: Authorizer;
   isPublicPath: (path: string) => boolean;
   virtual: VirtualResources;
+  /** Node log sources for `pods/log` (default: none, every log is empty). */
+  logs?: PodLogs;
   /** host:port clients use, for /api serverAddressByClientCIDRs. */
   serverAddress: string;
   /** Called once per finished request, for metrics/logging. */
@@ -255,6 +258,10 @@ export class ApiServer {
     if (!ctx.fieldManager) ctx.fieldManager = managerFromUserAgent(req.headers['user-agent']);
     const sub = info.subresource;
 
+    if (def.group === '' && def.plural === 'pods' && sub === 'log' && info.name !== undefined) {
+      if (method !== 'GET') throw methodNotSupported({ group: '', resource: 'pods/log' }, info.verb);
+      return this.podLog(req, res, def, ns, info.name, q);
+    }
     // Virtual (non-stored) resources and special subresources.
     const virt = this.deps.virtual.lookup(def, sub);
     if (virt) {
@@ -389,6 +396,50 @@ export class ApiServer {
   }
 
   // ---- responses -----------------------------------------------------------------
+
+  /** Streams a container's log as text/plain (upstream pod log REST + kubelet). */
+  private async podLog(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    q: URLSearchParams,
+  ): Promise<void> {
+    const pod = await this.deps.rest.get(def, ns, name);
+    const opts = parseLogQuery(q);
+    const container = logContainer(pod, opts.container);
+    const nodeName = String((pod.spec as { nodeName?: string }).nodeName ?? '');
+    const source = this.deps.logs?.sourceFor(nodeName);
+    const abort = new AbortController();
+    req.once('close', () => abort.abort());
+    const chunks = source?.stream(pod, { ...opts, container }, abort.signal);
+    const iter = chunks?.[Symbol.asyncIterator]();
+    // Pull the first chunk before answering, so refusals still become a Status.
+    let first = iter ? await iter.next() : { done: true as const, value: undefined };
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
+    let left = opts.limitBytes ?? Number.POSITIVE_INFINITY;
+    try {
+      while (!first.done && left > 0 && !abort.signal.aborted) {
+        let b = typeof first.value === 'string' ? Buffer.from(first.value) : first.value;
+        if (b.length > left) b = b.subarray(0, left);
+        left -= b.length;
+        if (!res.write(b)) {
+          await new Promise((r) => {
+            res.once('drain', r);
+            res.once('close', r);
+          });
+        }
+        first = await iter!.next();
+      }
+    } catch {
+      // The stream broke after the headers went out: end the response.
+    } finally {
+      abort.abort();
+      await iter?.return?.();
+      res.end();
+    }
+  }
 
   private reply(res: ServerResponse, code: number, body: unknown, ctx: RequestContext): void {
     if (ctx.warnings?.length) {
