@@ -5,9 +5,12 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { LogNotFoundError, type OciNode, startOciNode } from './agent/node/index.js';
+import { describeProbe, ensureBridge, parseCidr, probeRuntime } from './agent/oci/index.js';
 import { type SimNodes, startSimNodes } from './agent/sim/index.js';
-import { isAlreadyExists, isNotFound } from './api/errors.js';
+import { badRequest, isAlreadyExists, isNotFound } from './api/errors.js';
 import type { KObject } from './api/types.js';
 import { createAuthenticator, isPublicPath, type UserInfo } from './apiserver/auth/authn.js';
 import { type Authorizer, alwaysAllow } from './apiserver/auth/authz.js';
@@ -148,9 +151,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     dns = await startClusterDns(client, { host: dnsHost, port: opts.dnsPort ?? 0 });
   }
   let sim: SimNodes | undefined;
+  let ociNode: OciNode | undefined;
+  let podDns: ClusterDns | undefined;
   const nodes = opts.nodes ?? 1;
   if ((opts.runtime ?? 'sim') === 'sim' && nodes > 0) {
     sim = await startSimNodes(client, { nodes, readyDelayMs: opts.simReadyDelayMs ?? 500 });
+  } else if (opts.runtime === 'oci') {
+    ({ node: ociNode, podDns } = await startRealNode(client, logs, opts));
   }
   const compaction = startCompaction(store, opts.compactionIntervalMs ?? 5 * 60_000);
   let stopped = false;
@@ -167,7 +174,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       stopped = true;
       clearInterval(compaction);
       await dns?.stop();
+      await podDns?.stop();
       await sim?.stop();
+      await ociNode?.stop();
       await controllers?.stop();
       api.closeWatches();
       await new Promise<void>((resolve) => {
@@ -177,6 +186,64 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await store.close();
     },
   };
+}
+
+const POD_CIDR = '10.244.0.0/24';
+
+/**
+ * `--runtime oci`: one node running pods as containers with runc. Pods
+ * resolve names through a cluster DNS listener on the pod bridge's address
+ * (port 53, as resolv.conf requires). Throws with the runtime probe's
+ * explanation when no OCI runtime works here.
+ */
+async function startRealNode(
+  client: InProcessClient,
+  logs: PodLogs,
+  opts: ClusterOptions,
+): Promise<{ node: OciNode; podDns: ClusterDns | undefined }> {
+  const probe = await probeRuntime();
+  if ('error' in probe) throw new Error(`no OCI runtime: ${describeProbe(probe)}`);
+  const gateway = parseCidr(POD_CIDR).gateway;
+  const host = hostname().toLowerCase();
+  const nodeName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(host) && host.length <= 63 ? host : 'ordinal-node';
+  const node = await startOciNode(client, {
+    nodeName,
+    dataDir: opts.dataDir,
+    podCidr: POD_CIDR,
+    runtimePath: probe.path,
+    dnsServer: gateway,
+    logDir: join(opts.dataDir, 'pod-logs'),
+  });
+  let podDns: ClusterDns | undefined;
+  try {
+    await ensureBridge(POD_CIDR); // the agent makes it with the first pod; DNS must bind to it now
+    podDns = await startClusterDns(client, { host: gateway, port: 53 });
+  } catch (e) {
+    console.error(
+      `cluster DNS for pods on ${gateway}:53 not started: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  logs.register(node.name, {
+    async *stream(pod, o, signal) {
+      const ns = pod.metadata.namespace ?? '';
+      const name = pod.metadata.name ?? '';
+      const lo = {
+        timestamps: o.timestamps,
+        previous: o.previous,
+        ...(o.tailLines !== undefined ? { tailLines: o.tailLines } : {}),
+        ...(o.sinceSeconds !== undefined ? { sinceSeconds: o.sinceSeconds } : {}),
+        ...(o.sinceTime !== undefined ? { sinceTime: o.sinceTime } : {}),
+      };
+      try {
+        if (o.follow) yield* node.followContainerLog(ns, name, o.container, { ...lo, signal });
+        else yield await node.readContainerLog(ns, name, o.container, lo);
+      } catch (e) {
+        if (e instanceof LogNotFoundError) throw badRequest(e.message);
+        throw e;
+      }
+    },
+  });
+  return { node, podDns };
 }
 
 /** Objects every cluster has: the four system namespaces and the `kubernetes` Service. */

@@ -73,10 +73,7 @@ describe('parseCli', () => {
     expect(parseCli(['up', '--port', '70000'], env).cmd).toBe('error');
     expect(parseCli(['up', '--store', 'etcd'], env).cmd).toBe('error');
     expect(parseCli(['up', '--runtime', 'docker'], env).cmd).toBe('error');
-    expect(parseCli(['up', '--runtime', 'oci'], env)).toMatchObject({
-      cmd: 'error',
-      message: expect.stringContaining('not implemented yet'),
-    });
+    expect(parseCli(['up', '--runtime', 'oci'], env)).toMatchObject({ cmd: 'up', opts: { runtime: 'oci' } });
     expect(parseCli(['up', '--sim-ready-delay', '-1'], env).cmd).toBe('error');
     expect(parseCli(['up', '--sim-ready-delay', 'soon'], env).cmd).toBe('error');
     expect(parseCli(['up', '--dns-port', '70000'], env).cmd).toBe('error');

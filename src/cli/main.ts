@@ -33,7 +33,7 @@ export type Command =
   | { cmd: 'help'; topic?: string }
   | { cmd: 'error'; message: string };
 
-const RUNTIMES = ['sim'];
+const RUNTIMES = ['sim', 'oci'];
 
 export const USAGE = `Usage: ordinal <command> [options]
 
@@ -51,7 +51,8 @@ Options for up:
   --port N           Port to listen on (default 6443; 0 picks a free one)
   --store S          sqlite (default, persistent) or memory
   --runtime R        Node runtime: sim (simulated nodes, no processes; the
-                     only runtime so far)
+                     default) or oci (one node running pods with runc; root,
+                     experimental: no exec/port-forward yet)
   --nodes N          Number of nodes (default 1)
   --sim-ready-delay MS
                      Simulated nodes: milliseconds from binding until a pod
@@ -140,12 +141,6 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     return { cmd: 'error', message: `--store must be sqlite or memory, got "${store}"` };
   }
   const runtime = str('runtime') ?? 'sim';
-  if (runtime === 'oci') {
-    return {
-      cmd: 'error',
-      message: '--runtime oci is not implemented yet: real containers are planned; use --runtime sim',
-    };
-  }
   if (!RUNTIMES.includes(runtime)) {
     return { cmd: 'error', message: `--runtime must be one of ${RUNTIMES.join(', ')}, got "${runtime}"` };
   }

@@ -340,32 +340,46 @@ export async function startClusterDns(client: Client, opts: ClusterDnsOptions = 
   };
 
   // Bind UDP and TCP to the same port (retrying when port 0 gave a UDP port TCP cannot have).
-  for (let attempt = 0; ; attempt++) {
-    const u = createSocket(family);
-    await new Promise<void>((resolve, reject) => {
-      u.once('error', reject);
-      u.bind(port, host, () => {
-        u.off('error', reject);
-        resolve();
-      });
-    });
-    const udpPort = u.address().port;
-    const t = createServer((c) => serveTcp(c));
-    try {
+  // A failure stops the informers started above, so nothing outlives the error.
+  try {
+    await bindBoth();
+  } catch (e) {
+    await factory.stop();
+    throw e;
+  }
+
+  async function bindBoth(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const u = createSocket(family);
       await new Promise<void>((resolve, reject) => {
-        t.once('error', reject);
-        t.listen(udpPort, host, () => {
-          t.off('error', reject);
+        const failed = (err: Error): void => {
+          u.close();
+          reject(err);
+        };
+        u.once('error', failed);
+        u.bind(port, host, () => {
+          u.off('error', failed);
           resolve();
         });
       });
-      udp = u;
-      tcp = t;
-      port = udpPort;
-      break;
-    } catch (e) {
-      u.close();
-      if ((opts.port ?? 0) !== 0 || attempt >= 10) throw e;
+      const udpPort = u.address().port;
+      const t = createServer((c) => serveTcp(c));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          t.once('error', reject);
+          t.listen(udpPort, host, () => {
+            t.off('error', reject);
+            resolve();
+          });
+        });
+        udp = u;
+        tcp = t;
+        port = udpPort;
+        break;
+      } catch (e) {
+        u.close();
+        if ((opts.port ?? 0) !== 0 || attempt >= 10) throw e;
+      }
     }
   }
 
