@@ -142,12 +142,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   }
   let dns: ClusterDns | undefined;
   if ((opts.dnsPort ?? 0) >= 0 && opts.controllers !== false) {
-    const dnsHost =
-      opts.host === '0.0.0.0' || opts.host === 'localhost'
-        ? '127.0.0.1'
-        : opts.host === '::'
-          ? '::1'
-          : opts.host;
+    const dnsHost = concreteAddress(opts.host);
     dns = await startClusterDns(client, { host: dnsHost, port: opts.dnsPort ?? 0 });
   }
   let sim: SimNodes | undefined;
@@ -275,12 +270,18 @@ export async function bootstrap(rest: Rest): Promise<void> {
   await createIfMissing(() => rest.create(svcDef, 'default', svc, { fieldManager: 'ordinal' }));
 }
 
+/** The address a listen host stands for: wildcards and `localhost` become loopback. */
+function concreteAddress(host: string): string {
+  if (host === '0.0.0.0' || host === 'localhost') return '127.0.0.1';
+  return host === '::' ? '::1' : host;
+}
+
 /**
  * The `kubernetes` Service's Endpoints and EndpointSlice name where the API
  * server listens (upstream's apiserver keeps them itself; no controller does).
  */
 async function publishApiEndpoints(rest: Rest, host: string, port: number): Promise<void> {
-  const ip = host === '0.0.0.0' || host === 'localhost' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const ip = concreteAddress(host);
   const v6 = ip.includes(':');
   const epDef = rest.resource('', 'v1', 'endpoints')!;
   const endpoints: KObject = {

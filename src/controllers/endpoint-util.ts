@@ -9,9 +9,10 @@
  */
 import { isStatusError } from '../api/errors.js';
 import { isObject, type KObject } from '../api/types.js';
-import { type Informer, objectKey, splitKey } from '../client/informer.js';
-import type { Clock, WorkQueue } from '../client/workqueue.js';
+import { type Informer, objectKey } from '../client/informer.js';
+import type { WorkQueue } from '../client/workqueue.js';
 import { getPodCondition, isPodReady, podPhase, podSpec, podStatus } from './util/pods.js';
+import type { SyncPacer } from './util/sync-pacer.js';
 
 /** Label on Endpoints/EndpointSlices of headless Services (v1.IsHeadlessService). */
 export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
@@ -492,61 +493,6 @@ export function aggregateMessage(msgs: readonly string[]): string {
 export function setTriggerTime(annotations: Record<string, string>, triggerMs: number | undefined): void {
   if (triggerMs !== undefined) annotations[ANNOTATION_TRIGGER_TIME] = formatRFC3339Nano(triggerMs);
   else delete annotations[ANNOTATION_TRIGGER_TIME];
-}
-
-/**
- * Spaces out pod-triggered syncs of an expensive Service: after a sync that
- * took `c` ms, the next pod-triggered sync of that Service waits until
- * `factor * c` ms after it ended (at most `maxDelayMs`), so a burst of pod
- * changes behind a Service with thousands of pods is handled in batches
- * rather than one full recomputation per change. Cheap Services (and any
- * Service under a ManualClock, where syncs take no time) are not delayed.
- * This stands in for the natural batching of upstream's concurrent workers;
- * an explicit batch period (upstream's --endpoint-updates-batch-period)
- * still applies on top.
- */
-export class SyncPacer {
-  private readonly last = new Map<string, { end: number; cost: number }>();
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly factor = 3,
-    private readonly maxDelayMs = 1000,
-  ) {}
-
-  /** Delay for a pod-triggered sync of `key`. */
-  delay(key: string, batchPeriodMs: number): number {
-    const l = this.last.get(key);
-    if (!l) return batchPeriodMs;
-    const spacing = Math.min(l.end + l.cost * this.factor - this.clock.now(), this.maxDelayMs);
-    return Math.max(batchPeriodMs, spacing);
-  }
-
-  /** Runs one sync of `key`, recording how long it took. */
-  async time<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const start = this.clock.now();
-    try {
-      return await fn();
-    } finally {
-      const end = this.clock.now();
-      this.last.set(key, { end, cost: end - start });
-    }
-  }
-
-  forget(key: string): void {
-    this.last.delete(key);
-  }
-
-  /**
-   * Runs one sync of Service `key`: timed while `services` holds the Service;
-   * once it is gone its pacing is forgotten.
-   */
-  run<T>(key: string, services: Pick<Informer, 'get'> | undefined, fn: () => Promise<T>): Promise<T> {
-    const { namespace, name } = splitKey(key);
-    if (services?.get(namespace ?? '', name)) return this.time(key, fn);
-    this.forget(key);
-    return fn();
-  }
 }
 
 /**

@@ -8,7 +8,6 @@ import {
   LABEL_HEADLESS,
   ServicePodIndex,
   ServiceSelectorIndex,
-  SyncPacer,
   servicesForPodUpdate,
   TriggerTimeTracker,
 } from './endpoint-util.js';
@@ -21,6 +20,7 @@ import {
   truncateSubsets,
 } from './endpoints.js';
 import { ENDPOINTS, PODS, SERVICES } from './util/resources.js';
+import { SyncPacer } from './util/sync-pacer.js';
 
 function ips(list: Array<{ ip: string }> | undefined): string[] {
   return (list ?? []).map((a) => a.ip);

@@ -21,6 +21,7 @@
  * Reads come from informer caches; writes go through the client and are
  * skipped when nothing changed.
  */
+
 import { isAlreadyExists, isConflict, isNotFound } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
 import { type Informer, type InformerFactory, objectKey, splitKey } from '../client/informer.js';
@@ -39,7 +40,6 @@ import {
   podIPs,
   podTargetRef,
   ServicePodIndex,
-  SyncPacer,
   servicePorts,
   serviceSpec,
   setTriggerTime,
@@ -52,6 +52,7 @@ import {
 import { createRecorder, type EventRecorder } from './events.js';
 import { isPodReady, podSpec } from './util/pods.js';
 import { ENDPOINTS, PODS, SERVICES } from './util/resources.js';
+import { SyncPacer } from './util/sync-pacer.js';
 
 /** Most addresses (ready + not ready) one Endpoints object carries. */
 export const MAX_ENDPOINTS_CAPACITY = 1000;

@@ -26,6 +26,7 @@
  * topology-mode` annotation and EndpointSlice mirroring of selector-less
  * Endpoints. trafficDistribution PreferClose zone hints are implemented.
  */
+
 import { isConflict, isNotFound } from '../api/errors.js';
 import { isObject, type KObject, type OwnerReference } from '../api/types.js';
 import { type Informer, type InformerFactory, splitKey } from '../client/informer.js';
@@ -42,7 +43,6 @@ import {
   podIPs,
   podTargetRef,
   ServicePodIndex,
-  SyncPacer,
   servicePorts,
   serviceSpec,
   servicesForPod,
@@ -57,6 +57,7 @@ import type { EndpointReference } from './endpoints.js';
 import { createRecorder, type EventRecorder } from './events.js';
 import { isPodReady, podSpec } from './util/pods.js';
 import { ENDPOINTSLICES, NODES, PODS, SERVICES } from './util/resources.js';
+import { SyncPacer } from './util/sync-pacer.js';
 
 /** discovery.LabelServiceName. */
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';

@@ -39,6 +39,7 @@ import { createRecorder, type EventRecorder } from './events.js';
 import { type NodeCondition, nodeConditions } from './util/nodes.js';
 import { type PodCondition, podConditions, rfc3339 } from './util/pods.js';
 import { LEASES, NODES, PODS } from './util/resources.js';
+import { type Taint, type Toleration, toleratesTaint } from './util/taints.js';
 
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
@@ -49,20 +50,7 @@ export const TAINT_NETWORK_UNAVAILABLE = 'node.kubernetes.io/network-unavailable
 export const TAINT_PID_PRESSURE = 'node.kubernetes.io/pid-pressure';
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-  timeAdded?: string;
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
+export { type Taint, type Toleration, toleratesTaint };
 
 /** Node condition → status → NoSchedule taint key (upstream nodeConditionToTaintKeyStatusMap). */
 const CONDITION_TAINTS: Record<string, Record<string, string>> = {
@@ -94,20 +82,6 @@ export function podTolerations(pod: KObject): Toleration[] {
 }
 
 /** v1.Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
 /** Upstream GetMatchingTolerations: whether every taint is tolerated, and the first toleration used per taint. */
 export function matchingTolerations(
   taints: readonly Taint[],

@@ -5,8 +5,11 @@
  * NodeAffinity, NodePorts, NodeResourcesFit, VolumeRestrictions).
  */
 import { isObject, type KObject } from '../../api/types.js';
+import { toleratesTaint } from '../util/taints.js';
 import type { NodeInfo, Taint } from './nodeinfo.js';
 import type { PodInfo, Resources, Toleration } from './podinfo.js';
+
+export { toleratesTaint };
 
 export type StatusCode = 'Unschedulable' | 'UnschedulableAndUnresolvable';
 
@@ -33,20 +36,6 @@ export function untoleratedTaintReason(t: Taint): string {
 // taints and tolerations
 
 /** upstream Toleration.ToleratesTaint. */
-export function toleratesTaint(tol: Toleration, taint: Taint): boolean {
-  if (tol.effect && tol.effect !== taint.effect) return false;
-  if (tol.key && tol.key !== taint.key) return false;
-  switch (tol.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (tol.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
 export function tolerationsTolerateTaint(tols: readonly Toleration[], taint: Taint): boolean {
   for (const t of tols) if (toleratesTaint(t, taint)) return true;
   return false;

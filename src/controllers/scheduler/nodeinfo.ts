@@ -6,6 +6,7 @@
  * run there.
  */
 import { isObject, type KObject } from '../../api/types.js';
+import type { Taint } from '../util/taints.js';
 import {
   emptyResources,
   type PodInfo,
@@ -14,11 +15,7 @@ import {
   type Resources,
 } from './podinfo.js';
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-}
+export type { Taint };
 
 /** A pod as accounted on a node. */
 export interface PodEntry {

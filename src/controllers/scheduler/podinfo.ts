@@ -23,12 +23,9 @@ export interface Resources {
   scalar: Map<string, number>;
 }
 
-export interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-}
+import type { Toleration } from '../util/taints.js';
+
+export type { Toleration };
 
 export interface HostPort {
   /** "0.0.0.0" when unset. */

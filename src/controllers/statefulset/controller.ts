@@ -16,6 +16,7 @@
  * the controller indexes pods by the parent name parsed from their name and by
  * controller uid, so a pass only looks at the pods it could claim or release.
  */
+
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/errors.js';
 import type { KObject } from '../../api/types.js';
 import { type Informer, type InformerFactory, splitKey } from '../../client/informer.js';
@@ -32,6 +33,7 @@ import { createRecorder, type EventRecorder } from '../events.js';
 import { getControllerOf } from '../util/controller-ref.js';
 import { isPodReady } from '../util/pods.js';
 import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS } from '../util/resources.js';
+import { SyncPacer } from '../util/sync-pacer.js';
 import { StatefulSetControl } from './control.js';
 import {
   AggregateSyncError,
@@ -87,17 +89,17 @@ export class StatefulSetController {
   private readonly unsubscribes: Array<() => void> = [];
   private synced: Promise<void> | undefined;
   /**
-   * When each set's last pass ended and how long it took. A pass scans every
-   * pod of the set, so for a set of thousands of pods back-to-back passes
-   * (one per pod event) would take the whole event loop; a pass due sooner
-   * than two pass-lengths after the last one is deferred until then, which
-   * coalesces the events that arrive meanwhile. Passes over small sets take well under a millisecond
-   * and are not delayed noticeably.
+   * A pass scans every pod of the set, so for a set of thousands of pods
+   * back-to-back passes (one per pod event) would take the whole event loop;
+   * a pass due sooner than two pass-lengths after the last one is deferred
+   * until then, which coalesces the events that arrive meanwhile. Passes over
+   * small sets take well under a millisecond and are not delayed noticeably.
    */
-  private readonly lastPass = new Map<string, { end: number; took: number }>();
+  private readonly pacer: SyncPacer;
 
   constructor(client: Client, informers: InformerFactory, opts: StatefulSetControllerOptions = {}) {
     this.clock = opts.clock ?? realClock;
+    this.pacer = new SyncPacer(this.clock, 2, Number.POSITIVE_INFINITY);
     const clock = this.clock;
     this.pods = informers.forResource(PODS);
     this.sets = informers.forResource(STATEFULSETS);
@@ -346,20 +348,9 @@ export class StatefulSetController {
   /** One pass over the set named by `key`. */
   async sync(key: string): Promise<Result | undefined> {
     await this.synced;
-    const last = this.lastPass.get(key);
-    const wait = last ? last.end + 2 * last.took - this.clock.now() : 0;
+    const wait = this.pacer.delay(key, 0);
     if (wait >= 5) return { requeueAfterMs: wait };
-    const started = this.clock.now();
-    try {
-      return await this.syncSet(key);
-    } finally {
-      const end = this.clock.now();
-      if (this.sets.get(splitKey(key).namespace, splitKey(key).name)) {
-        this.lastPass.set(key, { end, took: end - started });
-      } else {
-        this.lastPass.delete(key);
-      }
-    }
+    return this.pacer.run(key, this.sets, () => this.syncSet(key));
   }
 
   private async syncSet(key: string): Promise<Result | undefined> {

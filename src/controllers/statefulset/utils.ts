@@ -9,6 +9,7 @@
  */
 import { isObject, type KObject, type LabelSelector, type OwnerReference } from '../../api/types.js';
 import { getControllerOf, newControllerRef } from '../util/controller-ref.js';
+import { isPodAvailable, isPodReady, isRunningAndReady, isTerminating, podPhase } from '../util/pods.js';
 
 // ---------------------------------------------------------------------------
 // Well-known names
@@ -314,29 +315,10 @@ export function initIdentity(set: KObject, pod: KObject): void {
 // ---------------------------------------------------------------------------
 // Pod state
 
-/*
- * Pod state checks run for every pod several times per pass, so they read
- * status directly instead of going through the allocating helpers in
- * util/pods.ts (same semantics as podutil).
- */
-
-function podPhase(pod: KObject): string {
-  const st = pod.status;
-  if (!isObject(st)) return '';
-  return typeof st.phase === 'string' ? st.phase : '';
-}
-
-function readyCondition(pod: KObject): Record<string, unknown> | undefined {
-  const st = pod.status;
-  if (!isObject(st) || !Array.isArray(st.conditions)) return undefined;
-  for (const c of st.conditions) if (isObject(c) && c.type === 'Ready') return c;
-  return undefined;
-}
-
-/** podutil.IsPodReady: condition Ready is True. */
-export function isPodReady(pod: KObject): boolean {
-  return readyCondition(pod)?.status === 'True';
-}
+// Phase, readiness and availability come from util/pods.ts (podutil semantics).
+export { isPodReady, isRunningAndReady, isTerminating };
+/** podutil.IsPodAvailable: Ready, and with minReadySeconds > 0 Ready since at least that long ago. */
+export const isRunningAndAvailable = isPodAvailable;
 
 export function isCreated(pod: KObject): boolean {
   return podPhase(pod) !== '';
@@ -352,27 +334,6 @@ export function isFailed(pod: KObject): boolean {
 
 export function isSucceeded(pod: KObject): boolean {
   return podPhase(pod) === 'Succeeded';
-}
-
-export function isTerminating(pod: KObject): boolean {
-  return !!pod.metadata.deletionTimestamp;
-}
-
-export function isRunningAndReady(pod: KObject): boolean {
-  return podPhase(pod) === 'Running' && isPodReady(pod);
-}
-
-/**
- * podutil.IsPodAvailable: Ready, and with minReadySeconds > 0 Ready since at
- * least that long ago (by the condition's lastTransitionTime).
- */
-export function isRunningAndAvailable(pod: KObject, minReadySeconds: number, nowMs: number): boolean {
-  const c = readyCondition(pod);
-  if (c?.status !== 'True') return false;
-  if (minReadySeconds <= 0) return true;
-  const t = typeof c.lastTransitionTime === 'string' ? Date.parse(c.lastTransitionTime) : Number.NaN;
-  if (Number.isNaN(t)) return false;
-  return t + minReadySeconds * 1000 <= nowMs;
 }
 
 export function isHealthy(pod: KObject): boolean {
