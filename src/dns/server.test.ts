@@ -173,6 +173,27 @@ describe('cluster DNS against an in-process cluster', () => {
     expect((await q('example.com', 'A')).rcode).toBe('SERVFAIL');
   });
 
+  it('answers a malformed query with FORMERR, ignores runts, and keeps serving', async () => {
+    const sock = createSocket('udp4');
+    try {
+      const replies: Buffer[] = [];
+      sock.on('message', (m) => replies.push(m));
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      // A 12-byte header claiming one question that is not there, then a 3-byte runt.
+      const bad = Buffer.from([0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0xff]);
+      sock.send(bad, dns.port, '127.0.0.1');
+      sock.send(Buffer.from([1, 2, 3]), dns.port, '127.0.0.1');
+      await waitFor(() => replies.length >= 1, 5_000, 'FORMERR reply');
+      const reply = replies[0]!;
+      expect(reply.readUInt16BE(0)).toBe(0xabcd);
+      expect(reply.readUInt16BE(2) & 0x8000).toBe(0x8000);
+      expect(reply.readUInt16BE(2) & 0xf).toBe(1); // FORMERR
+    } finally {
+      sock.close();
+    }
+    expect((await q(`web.${ns}.svc.cluster.local`, 'A')).rcode).toBe('NOERROR');
+  });
+
   it('truncates a large UDP answer and serves it whole over TCP', async () => {
     const c = cluster.client;
     await c.create(SERVICES, ns, {

@@ -120,5 +120,8 @@ describe('pods/log', () => {
     expect((await get('/api/v1/namespaces/default/pods/one/log?container=zz')).code).toBe(400);
     expect((await get('/api/v1/namespaces/default/pods/one/log?tailLines=-3')).code).toBe(422);
     expect((await get('/api/v1/namespaces/default/pods/ghost/log')).code).toBe(404);
+    expect((await get('/api/v1/namespaces/default/pods/one/log?sinceSeconds=abc')).code).toBe(400);
+    // Still healthy after the refusals.
+    expect(await get('/readyz')).toMatchObject({ code: 200 });
   }, 60_000);
 });
