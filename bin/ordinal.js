@@ -53,8 +53,9 @@ function mtime(p) {
 }
 
 if (!existsSync(join(root, 'node_modules'))) {
-  const lock = existsSync(join(root, 'package-lock.json'));
-  run(lock ? ['ci'] : ['install'], 'installing dependencies');
+  // `npm install`, not `npm ci`: the lockfile lists only this platform's optional packages (the
+  // registry here serves no others), which `npm ci` refuses; install still follows the lockfile.
+  run(['install'], 'installing dependencies');
 }
 
 const hasSources = existsSync(join(root, 'src'));
