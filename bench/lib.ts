@@ -107,6 +107,7 @@ export function startServer(opts: {
   const args = [CLI, 'up', '--data-dir', opts.dataDir, '--kubeconfig', opts.kubeconfig, '--port', '0'];
   if (opts.store) args.push('--store', opts.store);
   for (const a of opts.extraArgs ?? []) args.push(a);
+  if (!args.includes('--runtime')) args.push('--runtime', 'sim');
   const spawnedAt = performance.now();
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   liveChildren.add(proc);

@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LogNotFoundError, type OciNode, startOciNode } from './agent/node/index.js';
-import { describeProbe, ensureBridge, parseCidr, probeRuntime } from './agent/oci/index.js';
+import {
+  describeProbe,
+  ensureBridge,
+  type ProbeResult,
+  parseCidr,
+  probeRuntime,
+  which,
+} from './agent/oci/index.js';
 import { type SimNodes, startSimNodes } from './agent/sim/index.js';
 import { badRequest, isAlreadyExists, isNotFound } from './api/errors.js';
 import type { KObject } from './api/types.js';
@@ -35,7 +42,11 @@ export interface ClusterOptions {
   /** 0 picks a free port. */
   port: number;
   store: 'sqlite' | 'memory';
-  /** 'sim' registers `nodes` simulated nodes (the default); 'none' runs no node agent. */
+  /**
+   * 'sim' registers `nodes` simulated nodes (the default); 'oci' runs one real node on runc (fails when it
+   * cannot); 'auto' picks oci when it can (Linux, root, a working runtime, one node) and sim otherwise;
+   * 'none' runs no node agent.
+   */
   runtime?: string;
   nodes?: number;
   /** Simulated nodes: bound pod → Running and Ready after this many ms (default 500). */
@@ -63,6 +74,8 @@ export interface Cluster {
   logs: PodLogs;
   /** Where the cluster DNS listens, if it runs. */
   dns?: { host: string; port: number };
+  /** The node runtime in use ('sim', 'oci' or 'none') and, for people, what it is or why it was chosen. */
+  runtime: { name: string; detail: string };
   stop(): Promise<void>;
 }
 
@@ -149,10 +162,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   let ociNode: OciNode | undefined;
   let podDns: ClusterDns | undefined;
   const nodes = opts.nodes ?? 1;
-  if ((opts.runtime ?? 'sim') === 'sim' && nodes > 0) {
+  const runtime = await chooseRuntime(opts.runtime ?? 'sim', nodes);
+  if (runtime.name === 'sim' && nodes > 0) {
     sim = await startSimNodes(client, { nodes, readyDelayMs: opts.simReadyDelayMs ?? 500 });
-  } else if (opts.runtime === 'oci') {
-    ({ node: ociNode, podDns } = await startRealNode(client, logs, opts));
+  } else if (runtime.name === 'oci') {
+    ({ node: ociNode, podDns } = await startRealNode(client, logs, opts, runtime.probe));
   }
   const compaction = startCompaction(store, opts.compactionIntervalMs ?? 5 * 60_000);
   let stopped = false;
@@ -164,6 +178,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     client,
     logs,
     ...(dns ? { dns: { host: dns.host, port: dns.port } } : {}),
+    runtime: { name: runtime.name, detail: runtime.detail },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -185,6 +200,58 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
 const POD_CIDR = '10.244.0.0/24';
 
+export type RuntimeChoice =
+  | { name: 'oci'; detail: string; probe: Exclude<ProbeResult, { error: string }> }
+  | { name: 'sim' | 'none'; detail: string; probe?: undefined };
+
+const REAL_PODS_HINT =
+  'for real pods run ordinal up as root on Linux with runc, iproute2 and busybox-static installed (apt-get install -y runc iproute2 busybox-static)';
+
+/** What chooseRuntime looks at on this host (tests substitute it). */
+export interface RuntimeHost {
+  platform: string;
+  isRoot: boolean;
+  hasCommand(name: string): boolean;
+  probe(): Promise<ProbeResult>;
+}
+
+const THIS_HOST: RuntimeHost = {
+  platform: process.platform,
+  isRoot: typeof process.getuid !== 'function' || process.getuid() === 0,
+  hasCommand: (name) => which(name) !== undefined,
+  probe: () => probeRuntime(),
+};
+
+/**
+ * Resolves --runtime. 'oci' must work (the probe's explanation is the error otherwise); 'auto' takes oci
+ * when this host can run containers and falls back to simulated nodes, saying exactly why.
+ */
+export async function chooseRuntime(
+  requested: string,
+  nodes: number,
+  host: RuntimeHost = THIS_HOST,
+): Promise<RuntimeChoice> {
+  if (requested === 'sim' || requested === 'none') {
+    return { name: requested, detail: requested === 'sim' ? 'simulated nodes, no processes' : 'no nodes' };
+  }
+  if (requested === 'oci') {
+    const probe = await host.probe();
+    if ('error' in probe) throw new Error(`no OCI runtime: ${describeProbe(probe)}`);
+    return { name: 'oci', detail: describeProbe(probe), probe };
+  }
+  const sim = (why: string): RuntimeChoice => ({
+    name: 'sim',
+    detail: `simulated nodes, no processes: ${why}; ${REAL_PODS_HINT}`,
+  });
+  if (host.platform !== 'linux') return sim(`real containers need Linux, this is ${host.platform}`);
+  if (nodes !== 1) return { name: 'sim', detail: `${nodes} simulated nodes (real pods run on a single node)` };
+  if (!host.isRoot) return sim('not running as root');
+  if (!host.hasCommand('ip')) return sim('the ip command (iproute2) is missing');
+  const probe = await host.probe();
+  if ('error' in probe) return sim(probe.error);
+  return { name: 'oci', detail: describeProbe(probe), probe };
+}
+
 /**
  * `--runtime oci`: one node running pods as containers with runc. Pods
  * resolve names through a cluster DNS listener on the pod bridge's address
@@ -195,9 +262,8 @@ async function startRealNode(
   client: InProcessClient,
   logs: PodLogs,
   opts: ClusterOptions,
+  probe: Exclude<ProbeResult, { error: string }>,
 ): Promise<{ node: OciNode; podDns: ClusterDns | undefined }> {
-  const probe = await probeRuntime();
-  if ('error' in probe) throw new Error(`no OCI runtime: ${describeProbe(probe)}`);
   const gateway = parseCidr(POD_CIDR).gateway;
   const host = hostname().toLowerCase();
   const nodeName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(host) && host.length <= 63 ? host : 'ordinal-node';

@@ -19,7 +19,7 @@ describe('parseCli', () => {
         host: '127.0.0.1',
         port: 6443,
         store: 'sqlite',
-        runtime: 'sim',
+        runtime: 'auto',
         nodes: 1,
         simReadyDelayMs: 500,
         dnsPort: 0,

@@ -33,7 +33,7 @@ export type Command =
   | { cmd: 'help'; topic?: string }
   | { cmd: 'error'; message: string };
 
-const RUNTIMES = ['sim', 'oci'];
+const RUNTIMES = ['auto', 'sim', 'oci'];
 
 export const USAGE = `Usage: ordinal <command> [options]
 
@@ -50,9 +50,12 @@ Options for up:
   --host H           Address to listen on (default 127.0.0.1)
   --port N           Port to listen on (default 6443; 0 picks a free one)
   --store S          sqlite (default, persistent) or memory
-  --runtime R        Node runtime: sim (simulated nodes, no processes; the
-                     default) or oci (one node running pods with runc; root,
-                     experimental: no exec/port-forward yet)
+  --runtime R        Node runtime: auto (the default: oci when this host can
+                     run containers, else sim, saying why), oci (one node
+                     running pods as containers with runc; needs Linux, root,
+                     runc, iproute2, busybox-static) or sim (simulated
+                     nodes: pods are scheduled and reported Running, no
+                     processes run)
   --nodes N          Number of nodes (default 1)
   --sim-ready-delay MS
                      Simulated nodes: milliseconds from binding until a pod
@@ -140,7 +143,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (store !== 'sqlite' && store !== 'memory') {
     return { cmd: 'error', message: `--store must be sqlite or memory, got "${store}"` };
   }
-  const runtime = str('runtime') ?? 'sim';
+  const runtime = str('runtime') ?? 'auto';
   if (!RUNTIMES.includes(runtime)) {
     return { cmd: 'error', message: `--runtime must be one of ${RUNTIMES.join(', ')}, got "${runtime}"` };
   }
@@ -206,7 +209,12 @@ export interface UpDeps {
     sharedDir?: string;
     dnsPort?: number;
     pki: Pki;
-  }): Promise<{ url: string; dns?: { host: string; port: number }; stop(): Promise<void> }>;
+  }): Promise<{
+    url: string;
+    dns?: { host: string; port: number };
+    runtime?: { name: string; detail: string };
+    stop(): Promise<void>;
+  }>;
   log(line: string): void;
   /** Milliseconds on a monotonic clock. */
   now(): number;
@@ -260,7 +268,12 @@ export async function up(opts: UpOptions, deps: UpDeps): Promise<RunningCluster>
   deps.log(`Ordinal ${version()} is up in ${ms} ms`);
   deps.log(`  API server:  ${server}`);
   deps.log(`  store:       ${storeDesc}`);
-  deps.log(`  runtime:     ${opts.runtime}, ${opts.nodes} node${opts.nodes === 1 ? '' : 's'}`);
+  const rt = cluster.runtime;
+  deps.log(
+    rt
+      ? `  runtime:     ${rt.name} (${rt.detail})`
+      : `  runtime:     ${opts.runtime}, ${opts.nodes} node${opts.nodes === 1 ? '' : 's'}`,
+  );
   if (cluster.dns) {
     const h = cluster.dns.host.includes(':') ? `[${cluster.dns.host}]` : cluster.dns.host;
     deps.log(`  cluster DNS: ${h}:${cluster.dns.port} (cluster.local, UDP and TCP)`);

@@ -66,9 +66,11 @@ export async function startOrdinal(extraArgs: string[] = [], dataDir?: string): 
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'ordinal-e2e-'));
   const kubeconfig = join(dir, 'kubeconfig');
   const cacheDir = join(dir, 'kcache');
+  // Simulated nodes unless the test asks for a runtime (the CLI's default, auto, would run real containers as root).
+  const runtime = extraArgs.includes('--runtime') ? [] : ['--runtime', 'sim'];
   const proc = spawn(
     process.execPath,
-    [CLI, 'up', '--data-dir', join(dir, 'data'), '--kubeconfig', kubeconfig, '--port', '0', ...extraArgs],
+    [CLI, 'up', '--data-dir', join(dir, 'data'), '--kubeconfig', kubeconfig, '--port', '0', ...runtime, ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -1,7 +1,8 @@
 /**
  * Typed image errors. The agent maps ImagePullError to the `ErrImagePull`
- * waiting reason; `message` already reads like containerd's text (the agent
- * prefixes `Failed to pull image "<image>": rpc error: code = <code> desc = `).
+ * waiting reason; `message` already reads like containerd's text, and
+ * `criErrorMessage` adds the gRPC status wrapping the kubelet prints
+ * (`rpc error: code = NotFound desc = failed to pull and unpack image …`).
  */
 
 export type ImageErrorKind =
@@ -57,4 +58,20 @@ export class UnpackError extends ImageError {
     super('Invalid', message);
     this.name = 'UnpackError';
   }
+}
+
+/**
+ * An error as a CRI runtime returns it over gRPC, the text the kubelet puts in
+ * `Failed to pull image "<image>": <text>` events and the ErrImagePull waiting
+ * message: `rpc error: code = <code> desc = <message>`.
+ */
+export function criErrorMessage(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const code =
+    e instanceof ImagePullError
+      ? e.code
+      : e instanceof ImageError && e.kind === 'NotFound'
+        ? 'NotFound'
+        : 'Unknown';
+  return `rpc error: code = ${code} desc = ${message}`;
 }

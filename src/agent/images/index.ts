@@ -14,7 +14,7 @@ import { type ApplyOptions, prepareRootfs, unpackImage } from './unpack.js';
 
 export type { ImportedImage } from './archive.js';
 export type { ImageErrorKind } from './errors.js';
-export { ImageError, ImageNotFoundError, ImagePullError, UnpackError } from './errors.js';
+export { criErrorMessage, ImageError, ImageNotFoundError, ImagePullError, UnpackError } from './errors.js';
 export { type ImageReference, normalizeReference, parseReference } from './reference.js';
 export type { PullOptions } from './registry.js';
 export { type ImageInfo, type ImageRecord, ImageStore, type ResolvedImage } from './store.js';

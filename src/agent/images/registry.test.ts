@@ -206,6 +206,38 @@ describe('pull from a distribution registry (in-test server with Bearer auth)', 
     );
   });
 
+  it.each([
+    ['with Content-Length', true],
+    ['streamed without Content-Length', false],
+  ])('refuses a manifest over 4 MiB (%s) without reading all of it', async (_what, withLength) => {
+    const images = ImageService.forDataDir(join(dir, `huge-${withLength}`));
+    const ref = `${reg.host}/team/app:huge`;
+    let sent = 0;
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    const fakeFetch: typeof fetch = async (input, init) => {
+      if (!String(input).endsWith('/manifests/huge')) return fetch(input, init);
+      // 64 MiB of whitespace, produced lazily so we can see how much was read.
+      const body = new ReadableStream<Uint8Array>({
+        pull(ctl) {
+          if (sent >= 64 * chunk.length) return ctl.close();
+          sent += chunk.length;
+          ctl.enqueue(chunk);
+        },
+      });
+      const headers: Record<string, string> = { 'content-type': MEDIA_DOCKER_MANIFEST };
+      if (withLength) headers['content-length'] = String(64 * chunk.length);
+      return new Response(body, { status: 200, headers });
+    };
+    const err = await images.pull(ref, { fetch: fakeFetch }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImagePullError);
+    expect((err as ImagePullError).kind).toBe('Invalid');
+    expect((err as Error).message).toBe(
+      `failed to pull and unpack image "${ref}": manifest huge is larger than 4194304 bytes`,
+    );
+    expect(sent).toBeLessThanOrEqual(8 * chunk.length);
+    expect(await images.list()).toEqual([]);
+  });
+
   it('parses WWW-Authenticate challenges', () => {
     expect(
       parseWwwAuthenticate(

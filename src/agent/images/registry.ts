@@ -149,10 +149,26 @@ class Session {
   }
 }
 
-async function readLimited(res: Response, limit: number): Promise<Buffer> {
-  const buf = Buffer.from(await res.arrayBuffer());
-  if (buf.length > limit) throw new ImageError('Invalid', `manifest larger than ${limit} bytes`);
-  return buf;
+/** The body, or undefined (and the download cancelled) once it exceeds `limit` bytes. */
+async function readLimited(res: Response, limit: number): Promise<Buffer | undefined> {
+  if (Number(res.headers.get('content-length') ?? 0) > limit || !res.body) {
+    await res.body?.cancel();
+    return res.body ? undefined : Buffer.alloc(0);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -185,7 +201,13 @@ export async function pull(
   const fetchManifest = async (id: string, resolving: boolean, expected?: Descriptor) => {
     const res = await session.get(session.url('manifests', id), MANIFEST_ACCEPT);
     if (!res.ok) throw await session.errorFor(res, id, resolving);
-    const data = await readLimited(res, MAX_MANIFEST_BYTES);
+    let data: Buffer | undefined;
+    try {
+      data = await readLimited(res, MAX_MANIFEST_BYTES);
+    } catch (e) {
+      throw fail('Network', `failed to read manifest ${id}: ${(e as Error).message}`);
+    }
+    if (!data) throw fail('Invalid', `manifest ${id} is larger than ${MAX_MANIFEST_BYTES} bytes`);
     const digest = sha256Digest(data);
     const want = expected?.digest ?? (id.startsWith('sha256:') ? id : undefined);
     if (want && want !== digest)

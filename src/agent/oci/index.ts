@@ -3,4 +3,4 @@ export * from './rootfs.js';
 export * from './runtime.js';
 export * from './sandbox.js';
 export * from './spec.js';
-export { findBusybox } from './util.js';
+export { findBusybox, which } from './util.js';
