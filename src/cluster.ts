@@ -244,7 +244,8 @@ export async function chooseRuntime(
     detail: `simulated nodes, no processes: ${why}; ${REAL_PODS_HINT}`,
   });
   if (host.platform !== 'linux') return sim(`real containers need Linux, this is ${host.platform}`);
-  if (nodes !== 1) return { name: 'sim', detail: `${nodes} simulated nodes (real pods run on a single node)` };
+  if (nodes !== 1)
+    return { name: 'sim', detail: `${nodes} simulated nodes (real pods run on a single node)` };
   if (!host.isRoot) return sim('not running as root');
   if (!host.hasCommand('ip')) return sim('the ip command (iproute2) is missing');
   const probe = await host.probe();

@@ -70,7 +70,18 @@ export async function startOrdinal(extraArgs: string[] = [], dataDir?: string): 
   const runtime = extraArgs.includes('--runtime') ? [] : ['--runtime', 'sim'];
   const proc = spawn(
     process.execPath,
-    [CLI, 'up', '--data-dir', join(dir, 'data'), '--kubeconfig', kubeconfig, '--port', '0', ...runtime, ...extraArgs],
+    [
+      CLI,
+      'up',
+      '--data-dir',
+      join(dir, 'data'),
+      '--kubeconfig',
+      kubeconfig,
+      '--port',
+      '0',
+      ...runtime,
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
