@@ -3,7 +3,9 @@
  * authorization → handler. Handlers translate REST calls into `Rest` operations;
  * every error leaves as a Kubernetes Status with its HTTP code.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { stringify as toYaml } from 'yaml';
 import {
   badRequest,
@@ -24,6 +26,7 @@ import { decodeObject, decodePatch, patchKind, readBody } from './body.js';
 import { aggregatedContentType, Discovery, wantsAggregated } from './discovery.js';
 import { logContainer, type PodLogs, parseLogQuery } from './logs.js';
 import { handleOpenApi } from './openapi.js';
+import { PodStreams } from './pod-streams.js';
 import { isTrue, parseRequestInfo, type RequestInfo } from './request-info.js';
 import {
   apiVersionOf,
@@ -33,6 +36,7 @@ import {
   type RequestContext,
   type Rest,
 } from './rest.js';
+import { isConnectSubresource, PodStreamServer, type UpgradeContext } from './streams/index.js';
 import { type IncludeObject, tableFor, wantsTable } from './tables.js';
 import type { VirtualResources } from './virtual.js';
 
@@ -68,6 +72,8 @@ export interface ApiServerDeps {
   virtual: VirtualResources;
   /** Node log sources for `pods/log` (default: none, every log is empty). */
   logs?: PodLogs;
+  /** Node stream targets for `pods/exec|attach|portforward` (default: none, every such request is refused). */
+  streams?: PodStreams;
   /** host:port clients use, for /api serverAddressByClientCIDRs. */
   serverAddress: string;
   /** Called once per finished request, for metrics/logging. */
@@ -76,23 +82,73 @@ export interface ApiServerDeps {
 
 const JSON_TYPE = 'application/json';
 
-/** Tracks open watch responses so shutdown can end them. */
+/**
+ * Serves plain requests (`handle`, the https server's request listener) and
+ * HTTP Upgrade requests (`handleUpgrade`, its 'upgrade' listener) through one
+ * pipeline; tracks open watches and streaming sessions so shutdown can end them.
+ */
 export class ApiServer {
   readonly discovery: Discovery;
   private readonly openWatches = new Set<() => void>();
   private readonly deps: ApiServerDeps;
+  private readonly podStreams: PodStreamServer;
 
   constructor(deps: ApiServerDeps) {
     this.deps = deps;
     this.discovery = new Discovery(deps.rest.resources);
+    this.podStreams = new PodStreamServer(deps.streams ?? new PodStreams());
   }
 
-  /** Ends every open watch (used on shutdown). */
+  /** Ends every open watch and exec/attach/port-forward session (used on shutdown). */
   closeWatches(): void {
     for (const stop of [...this.openWatches]) stop();
+    this.podStreams.closeAll();
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.observe(req, res);
+    this.dispatch(req, res).catch((e: unknown) => this.fail(res, e));
+  };
+
+  /**
+   * The 'upgrade' listener. The request goes through the same pipeline as
+   * any other (authentication, authorization, routing), with an HTTP response
+   * written on the socket for everything that is not upgraded: refusals of
+   * exec/attach/portforward, and any other path, which is served as if it
+   * had not asked for an upgrade.
+   */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => undefined);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    this.observe(req, res);
+    let upgraded = false;
+    const upgrade: UpgradeContext = {
+      req,
+      socket,
+      head,
+      takeOver: () => {
+        upgraded = true;
+        res.detachSocket(socket as Socket);
+        this.deps.onRequest?.({ method: req.method ?? 'GET', path: req.url ?? '', code: 101, ms: 0 });
+      },
+    };
+    this.dispatch(req, res, upgrade).catch((e: unknown) => {
+      if (!upgraded) this.fail(res, e);
+      else {
+        console.error('streaming session failed:', e);
+        socket.destroy();
+      }
+    });
+  };
+
+  /** Reports each finished request to deps.onRequest. */
+  private observe(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     res.on('finish', () => {
       this.deps.onRequest?.({
@@ -102,8 +158,7 @@ export class ApiServer {
         ms: performance.now() - started,
       });
     });
-    this.dispatch(req, res).catch((e: unknown) => this.fail(res, e));
-  };
+  }
 
   private fail(res: ServerResponse, e: unknown): void {
     let err: StatusError;
@@ -120,7 +175,7 @@ export class ApiServer {
     sendJson(res, err.code, err.status);
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async dispatch(req: IncomingMessage, res: ServerResponse, upgrade?: UpgradeContext): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -133,7 +188,7 @@ export class ApiServer {
     if (user) {
       const attrs: RequestAttributes = {
         user,
-        verb: info.resourceRequest ? info.verb : method.toLowerCase(),
+        verb: info.resourceRequest ? authorizationVerb(info) : method.toLowerCase(),
         resourceRequest: info.resourceRequest && info.resource !== undefined,
         apiGroup: info.group,
         apiVersion: info.version,
@@ -157,7 +212,7 @@ export class ApiServer {
       await this.nonResource(req, res, url, info, user);
       return;
     }
-    await this.resource(req, res, url, info, user!);
+    await this.resource(req, res, url, info, user!, upgrade);
   }
 
   // ---- non-resource paths -------------------------------------------------------
@@ -236,6 +291,7 @@ export class ApiServer {
     url: URL,
     info: RequestInfo,
     user: UserInfo,
+    upgrade?: UpgradeContext,
   ): Promise<void> {
     const rest = this.deps.rest;
     const q = url.searchParams;
@@ -258,6 +314,13 @@ export class ApiServer {
     if (!ctx.fieldManager) ctx.fieldManager = managerFromUserAgent(req.headers['user-agent']);
     const sub = info.subresource;
 
+    if (def.group === '' && def.plural === 'pods' && isConnectSubresource(sub) && info.name !== undefined) {
+      if (info.rest.length > 0) throw pathNotFound();
+      if (method !== 'GET' && method !== 'POST')
+        throw methodNotSupported({ group: '', resource: `pods/${sub}` }, info.verb);
+      const pod = await rest.get(def, ns, info.name);
+      return this.podStreams.connect(sub, pod, q, upgrade);
+    }
     if (def.group === '' && def.plural === 'pods' && sub === 'log' && info.name !== undefined) {
       if (method !== 'GET') throw methodNotSupported({ group: '', resource: 'pods/log' }, info.verb);
       return this.podLog(req, res, def, ns, info.name, q);
@@ -620,6 +683,17 @@ async function existsQuietly(
   } catch {
     return false;
   }
+}
+
+/**
+ * The verb a resource request is authorized with: its own, except that
+ * exec/attach/portforward need `create` whether they arrive as a WebSocket
+ * GET or a SPDY POST (upstream's AuthorizePodWebsocketUpgradeCreatePermission).
+ */
+function authorizationVerb(info: RequestInfo): string {
+  if (info.group === '' && info.resource === 'pods' && isConnectSubresource(info.subresource))
+    return 'create';
+  return info.verb;
 }
 
 function invalidParam(message: string): StatusError {
