@@ -15,6 +15,7 @@ import { ANY, type TypeSchema } from '../machinery/type-schema.js';
 import type { GroupVersionKind, ResourceDef } from '../registry/types.js';
 import { validateObjectMeta } from '../registry/validation.js';
 import type { PatchKind, RequestContext, Rest } from './rest.js';
+import { admitServiceAccount } from './service-account-admission.js';
 import { allocateServiceAddresses, keepServiceAddresses } from './service-alloc.js';
 
 export interface Hooks {
@@ -56,6 +57,8 @@ export interface Hooks {
   typeMismatch(def: ResourceDef, obj: KObject): TypeMismatch | undefined;
   /** Assigns cluster-allocated values on create (Service clusterIP and nodePorts). */
   allocate(def: ResourceDef, obj: KObject, rest: Rest): Promise<void>;
+  /** Mutating admission on create, dry runs included (pods: ServiceAccount). */
+  admit(def: ResourceDef, obj: KObject, rest: Rest, namespace: string | undefined): Promise<void>;
   validateMeta(def: ResourceDef, obj: KObject): import('../api/errors.js').FieldError[];
 }
 
@@ -212,6 +215,10 @@ export const defaultHooks: Hooks = {
   },
   async allocate(def, obj, rest) {
     if (def.group === '' && def.plural === 'services') await allocateServiceAddresses(def, obj, rest);
+  },
+  async admit(def, obj, rest, namespace) {
+    if (def.group === '' && def.plural === 'pods' && namespace)
+      await admitServiceAccount(obj, rest, namespace);
   },
   validateMeta(def, obj) {
     return validateObjectMeta(obj.metadata, { namespaced: def.namespaced });

@@ -91,7 +91,7 @@ export function groupResource(def: ResourceDef): GroupResource {
 }
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
-function randomSuffix(n = 5): string {
+export function randomSuffix(n = 5): string {
   let s = '';
   for (let i = 0; i < n; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
   return s;
@@ -102,6 +102,11 @@ export interface RestOptions {
   now?: () => Date;
   uid?: () => string;
   hooks?: Hooks;
+  /**
+   * Mutating admission on create (pods: the ServiceAccount plugin). `ordinal up` turns it on; in-process
+   * test clusters without the ServiceAccount controller leave it off, as upstream's integration tests do.
+   */
+  admission?: boolean;
 }
 
 interface DecodedKV {
@@ -116,6 +121,7 @@ export class Rest {
   readonly now: () => Date;
   private readonly uid: () => string;
   readonly hooks: Hooks;
+  private readonly admission: boolean;
   private readonly byPlural = new Map<string, ResourceDef>();
   private readonly byKind = new Map<string, ResourceDef>();
 
@@ -127,6 +133,7 @@ export class Rest {
     this.now = opts.now ?? (() => new Date());
     this.uid = opts.uid ?? randomUUID;
     this.hooks = opts.hooks ?? defaultHooks;
+    this.admission = opts.admission ?? false;
     for (const r of resources) {
       this.byPlural.set(`${r.group}/${r.version}/${r.plural}`, r);
       this.byKind.set(`${r.group}/${r.version}/${r.kind}`, r);
@@ -379,6 +386,7 @@ export class Rest {
     else delete meta.generation;
     if (def.hasStatus) obj.status = this.hooks.initialStatus(def, obj);
     this.hooks.prepareForCreate(def, obj);
+    if (this.admission) await this.hooks.admit(def, obj, this, ns);
     if (!ctx.dryRun) await this.hooks.allocate(def, obj, this);
     def.defaults?.(obj);
     this.validate(def, obj);

@@ -7,6 +7,7 @@ import { badRequest, notFound, StatusError } from '../api/errors.js';
 import { isObject, type KList, type KObject, type WatchEvent } from '../api/types.js';
 import { assignPod } from '../apiserver/binding.js';
 import type { Rest } from '../apiserver/rest.js';
+import type { VirtualResources } from '../apiserver/virtual.js';
 import type { ResourceDef } from '../registry/types.js';
 import type {
   Client,
@@ -30,9 +31,14 @@ function turn(): Promise<void> {
 }
 
 export class InProcessClient implements Client {
+  /**
+   * @param virtual the API server's non-stored endpoints (e.g. `serviceaccounts/token`, which the node
+   *   agent uses for projected tokens); other subresources of create are 404 without it.
+   */
   constructor(
     private readonly rest: Rest,
     private readonly manager = 'ordinal-controller-manager',
+    private readonly virtualResources?: VirtualResources,
   ) {}
 
   private def(res: ResourceRef): ResourceDef {
@@ -87,6 +93,19 @@ export class InProcessClient implements Client {
         gracePeriodSeconds: typeof d.gracePeriodSeconds === 'number' ? d.gracePeriodSeconds : undefined,
       });
       return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', code: 201 };
+    }
+    const virt = opts.subresource ? this.virtualResources?.lookup(def, opts.subresource) : undefined;
+    if (virt?.methods.includes('POST')) {
+      const out = await virt.handle({
+        def,
+        namespace: this.ns(def, namespace),
+        name: obj.metadata.name,
+        body: structuredClone(obj),
+        user: { username: `system:${this.manager}`, groups: ['system:masters', 'system:authenticated'] },
+        ctx: { user: `system:${this.manager}`, fieldManager: opts.fieldManager ?? this.manager },
+        method: 'POST',
+      });
+      return out.body as KObject;
     }
     if (opts.subresource) {
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});

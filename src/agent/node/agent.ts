@@ -4,27 +4,31 @@
  *
  * - Registers the Node (labels, host capacity, kubelet conditions, addresses, podCIDR, nodeInfo with
  *   `containerRuntimeVersion runc://<version>`), posts its status and renews its Lease.
- * - Per pod: image pulls per imagePullPolicy (ErrImagePull → ImagePullBackOff with back-off), the sandbox
- *   (pod IP from the pod CIDR, hostname, /etc/hosts, /etc/hostname, /etc/resolv.conf), volumes (PVC → PV
- *   hostPath/local, emptyDir, hostPath, configMap, secret), init containers in order then the containers,
- *   kubelet-shaped status, restarts with CrashLoopBackOff, graceful deletion.
+ * - Per pod: image pulls per imagePullPolicy (ErrImagePull → ImagePullBackOff with back-off), volumes set up
+ *   before the sandbox (volumes.ts: PVC → PV hostPath/local, emptyDir, hostPath, configMap, secret,
+ *   downwardAPI, projected; resynced while the pod runs), the sandbox (pod IP from the pod CIDR, hostname,
+ *   /etc/hosts, /etc/hostname, /etc/resolv.conf), init containers in order then the containers
+ *   (securityContext, subPath/subPathExpr, termination-log), postStart/preStop hooks (hooks.ts), startup,
+ *   readiness and liveness probes, kubelet-shaped status (started, ready, OOMKilled, termination messages),
+ *   restarts with CrashLoopBackOff, graceful deletion.
  * - On start, re-adopts containers of pods that still exist and cleans up the rest; stop() removes every
  *   container, mount, netns and veth it made (and the bridge).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, realpath, rm, statfs, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/errors.js';
 import { isObject, type KObject } from '../../api/types.js';
+import type { PodStreamTarget } from '../../apiserver/pod-streams.js';
 import { Informer } from '../../client/informer.js';
 import type { Client } from '../../client/interface.js';
 import { type Clock, ExponentialRateLimiter, realClock, WorkQueue } from '../../client/workqueue.js';
 import { createRecorder, type EventRecorder, type EventType } from '../../controllers/events.js';
 import { type PodCondition, podConditions, rfc3339 } from '../../controllers/util/pods.js';
-import { CONFIGMAPS, LEASES, NODES, PODS, PVCS, PVS } from '../../controllers/util/resources.js';
-import { ImageService, normalizeReference, parseReference } from '../images/index.js';
+import { CONFIGMAPS, LEASES, NODES, PODS, SERVICES } from '../../controllers/util/resources.js';
+import { criErrorMessage, ImageService, normalizeReference, parseReference } from '../images/index.js';
 import {
   type BindMount,
   type ExitInfo,
@@ -33,6 +37,7 @@ import {
   probeRuntime,
   removeBridge,
   removeCgroup,
+  runAsNonRootError,
 } from '../oci/index.js';
 import { PodIpAllocator } from '../sim/ipam.js';
 import {
@@ -48,11 +53,14 @@ import {
   formatPod,
   goDuration,
   initializedCondition,
+  isSidecar,
   jsonEqual,
   mergeKubeletConditions,
   podPhaseFor,
   readyCondition,
 } from '../sim/status.js';
+import { type Allocatable, kubeletPodView } from './downward.js';
+import { runHook } from './hooks.js';
 import {
   containerLogPath,
   followContainerLog,
@@ -60,8 +68,20 @@ import {
   podLogDir,
   readContainerLog,
 } from './logs.js';
-import { ContainerConfigError, containerEnv, hostsFile, podHostname, resolvConf } from './pod-files.js';
-import { probeTiming, runProbe } from './probe.js';
+import {
+  ContainerConfigError,
+  containerEnv,
+  expandCommandAndArgs,
+  expandSubPathExpr,
+  hostsFile,
+  podHostname,
+  resolvConf,
+} from './pod-files.js';
+import { applyProbeResult, type ContainerProbes, dueProbes, initialProbes, runProbe } from './probe.js';
+import { podServiceEnv } from './service-env.js';
+import { createPodStreamTarget } from './streams.js';
+import { oomKilled, terminationMessage } from './termination.js';
+import { isProjectedKind, PodVolumes, SERVICEACCOUNTS, VolumeSetupError } from './volumes.js';
 
 type Json = Record<string, unknown>;
 
@@ -100,6 +120,14 @@ export interface OciNodeOptions {
   exitPollMs?: number;
   /** Grace period per container when stop() shuts the node down (default 5 s). */
   shutdownGraceMs?: number;
+  /** How often configMap, secret, downwardAPI and projected volume files are resynced (default 10 s). */
+  volumeSyncMs?: number;
+  /**
+   * Requests a token for a projected serviceAccountToken volume: POST serviceaccounts/<name>/token with the
+   * TokenRequest, answering it with `status.token` and `status.expirationTimestamp`. Default:
+   * `client.create(serviceaccounts, namespace, request, { subresource: 'token' })`.
+   */
+  requestToken?: (namespace: string, serviceAccount: string, request: KObject) => Promise<KObject>;
   onError?: (err: unknown) => void;
 }
 
@@ -110,6 +138,8 @@ export interface OciNode {
   readonly logDir: string;
   /** The runc container id of a pod's container (latest attempt), if it has one. */
   containerId(namespace: string, pod: string, container: string): string | undefined;
+  /** exec, attach and port-forward into this node's pods (register it in PodStreams under the node name). */
+  streamTarget(): PodStreamTarget;
   /**
    * `GET pods/<pod>/log` without follow: the container's CRI log as kubectl shows it (LogNotFoundError when
    * there is none, e.g. `previous` before the first restart).
@@ -160,19 +190,17 @@ interface CState {
   /** Current CrashLoopBackOff delay (0: next restart is immediate). */
   backoffMs: number;
   restartAt?: number;
-  /** Readiness (true without a readinessProbe once running). */
+  /** containerStatuses[].started: running and past its startupProbe (true at once without one). */
+  started: boolean;
+  /** Readiness (true without a readinessProbe once started). */
   ready: boolean;
-  probes: { readiness?: ProbeState; liveness?: ProbeState };
+  /** Probe workers: the startupProbe until it succeeded, then readiness and liveness. */
+  probes: ContainerProbes['probes'];
   pullBackoffMs: number;
   pullAt?: number;
   pullFailedAt?: number;
-}
-
-interface ProbeState {
-  next: number;
-  successes: number;
-  failures: number;
-  busy: boolean;
+  /** `ErrImagePull: <CRI error>` of the last failed pull, appended to the ImagePullBackOff message. */
+  pullError?: string;
 }
 
 interface PodRt {
@@ -186,6 +214,12 @@ interface PodRt {
   startTime: string;
   containers: CState[];
   volumes?: Map<string, string>;
+  /** The pod's volume files (configMap, secret, downwardAPI, projected, emptyDir) under its pod dir. */
+  vols?: PodVolumes;
+  /** The pod resourceVersion and time of the last volume resync. */
+  volumesSynced?: { rv: string; at: number };
+  /** When this agent first saw the pod (the downward API's kubernetes.io/config.seen annotation). */
+  seenAt: string;
   terminal?: string;
 }
 
@@ -252,9 +286,13 @@ function containerStatusJson(c: CState, spec: Json): Json {
   out.imageID = c.imageID;
   out.lastState = c.last ? { terminated: termJson(c.last) } : {};
   out.name = c.name;
-  out.ready = c.state === 'running' && c.ready;
+  // The kubelet prober's UpdatePodStatus: a completed init container is ready; others once started.
+  out.ready =
+    c.kind === 'init' && !isSidecar(spec)
+      ? c.state === 'terminated' && c.terminated?.exitCode === 0
+      : c.state === 'running' && c.started && c.ready;
   out.restartCount = c.restartCount;
-  out.started = c.state === 'running';
+  out.started = c.state === 'running' && c.started;
   if (c.state === 'running') out.state = { running: { startedAt: c.startedAt } };
   else if (c.state === 'terminated' && c.terminated) out.state = { terminated: termJson(c.terminated) };
   else {
@@ -276,7 +314,7 @@ function containerStatusJson(c: CState, spec: Json): Json {
   return out;
 }
 
-function exitTerm(c: CState, exit: ExitInfo, startedAt: string): Term {
+function exitTerm(c: { id: string }, exit: ExitInfo, startedAt: string): Term {
   const t: Term = {
     exitCode: exit.exitCode,
     reason: exit.runtimeError ? 'StartError' : exit.exitCode === 0 ? 'Completed' : 'Error',
@@ -299,6 +337,8 @@ class OciNodeAgent implements OciNode {
   readonly logDir: string;
   private readonly clock: Clock;
   private readonly informer: Informer;
+  /** Every Service, for the containers' service environment variables (the kubelet's service lister). */
+  private readonly services: Informer;
   private readonly queue: WorkQueue;
   private readonly recorder: EventRecorder;
   private readonly pods = new Map<string, PodRt>();
@@ -316,6 +356,12 @@ class OciNodeAgent implements OciNode {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly crashBase: number;
   private readonly pullBase: number;
+  /** Node allocatable (resourceFieldRef of unset limits): the host's CPUs, memory and data-dir disk. */
+  private allocatable: Allocatable = {
+    milliCpu: cpus().length * 1000,
+    memory: totalmem(),
+    ephemeralStorage: 0,
+  };
 
   constructor(
     private readonly client: Client,
@@ -348,6 +394,7 @@ class OciNodeAgent implements OciNode {
       clock: this.clock,
       fieldSelector: `spec.nodeName=${this.name}`,
     });
+    this.services = new Informer(client, SERVICES, { clock: this.clock });
     this.queue = new WorkQueue((key) => this.sync(key), {
       name: `kubelet-${this.name}`,
       concurrency: 16,
@@ -368,7 +415,9 @@ class OciNodeAgent implements OciNode {
     };
     this.informer.addEventHandler({ onAdd: add, onUpdate: (_o, p) => add(p), onDelete: add });
     this.informer.start();
-    await this.informer.waitForSync();
+    this.services.start();
+    // As the kubelet, no container starts before the Services were read once: its env would lack them.
+    await Promise.all([this.informer.waitForSync(), this.services.waitForSync()]);
     await this.adopt();
     adopted = true;
     for (const p of this.informer.list()) add(p);
@@ -377,6 +426,10 @@ class OciNodeAgent implements OciNode {
     this.every(this.opts.heartbeatMs ?? 10_000, () => this.renewLease());
     this.every(this.opts.nodeStatusMs ?? 60_000, () => this.postNodeStatus());
     this.every(this.opts.exitPollMs ?? 500, () => this.pollExits());
+    // The kubelet's periodic pod resync: projected volume files follow their ConfigMaps and Secrets.
+    this.every(this.opts.volumeSyncMs ?? 10_000, async () => {
+      for (const key of this.pods.keys()) this.queue.add(key);
+    });
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
@@ -399,6 +452,7 @@ class OciNodeAgent implements OciNode {
     for (const t of this.timers) this.clock.clearTimeout(t);
     await this.queue.shutdown();
     await this.informer.stop();
+    await this.services.stop();
     await Promise.all([...this.inflight]);
   }
 
@@ -460,6 +514,10 @@ class OciNodeAgent implements OciNode {
     return c?.id || undefined;
   }
 
+  streamTarget(): PodStreamTarget {
+    return createPodStreamTarget(this);
+  }
+
   private keyOf(pod: KObject): string {
     return `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
   }
@@ -477,6 +535,7 @@ class OciNodeAgent implements OciNode {
       await mkdir(this.opts.dataDir, { recursive: true });
       const s = await statfs(this.opts.dataDir);
       eph = `${Math.floor((s.blocks * s.bsize) / 1024)}Ki`;
+      this.allocatable = { ...this.allocatable, ephemeralStorage: s.blocks * s.bsize };
     } catch {
       // unknown
     }
@@ -634,24 +693,35 @@ class OciNodeAgent implements OciNode {
         c.restartCount = cur.attempt;
         await this.resolveImageId(c).catch(() => undefined);
         const started = cur.startedAt ? rfc3339(Date.parse(cur.startedAt)) : rt.startTime;
+        const spec =
+          list(c.kind === 'init' ? rec(pod.spec).initContainers : rec(pod.spec).containers).find(
+            (x) => x.name === c.name,
+          ) ?? {};
         if (cur.status === 'exited' && cur.exit) {
           c.state = 'terminated';
-          c.terminated = exitTerm(c, cur.exit, started);
+          c.terminated = await this.terminated(rt, c.id, cur.exit, started, spec);
         } else if (cur.status === 'running') {
           c.state = 'running';
           c.startedAt = started;
-          const spec = list(c.kind === 'init' ? rec(pod.spec).initContainers : rec(pod.spec).containers).find(
-            (x) => x.name === c.name,
-          );
-          this.resetProbes(c, spec ?? {});
+          this.resetProbes(c, spec);
+          // Keep what the last agent reported for this very container (no second startup phase).
+          const old = [
+            ...list(rec(pod.status).initContainerStatuses),
+            ...list(rec(pod.status).containerStatuses),
+          ].find((s) => s.name === c.name && s.containerID === `runc://${c.id}`);
+          if (old?.started === true) {
+            c.started = true;
+            if (!c.probes.readiness || old.ready === true) c.ready = true;
+          }
         }
         const prev = mine[mine.length - 2];
         if (prev?.exit) {
-          const pc: CState = { ...c, id: prev.id };
-          c.last = exitTerm(
-            pc,
+          c.last = await this.terminated(
+            rt,
+            prev.id,
             prev.exit,
             prev.startedAt ? rfc3339(Date.parse(prev.startedAt)) : rt.startTime,
+            spec,
           );
         }
       }
@@ -679,9 +749,11 @@ class OciNodeAgent implements OciNode {
       restartCount: 0,
       id: '',
       state: 'waiting',
-      waitingReason: kind === 'init' ? 'PodInitializing' : 'ContainerCreating',
+      // convertToAPIContainerStatuses: every container waits in PodInitializing while init containers exist.
+      waitingReason: list(spec.initContainers).length > 0 ? 'PodInitializing' : 'ContainerCreating',
       backoffMs: 0,
       pullBackoffMs: 0,
+      started: false,
       ready: false,
       probes: {},
     });
@@ -693,6 +765,7 @@ class OciNodeAgent implements OciNode {
       sandbox: false,
       cleaned: false,
       startTime: rfc3339(this.clock.now()),
+      seenAt: new Date(this.clock.now()).toISOString(),
       containers: [
         ...list(spec.initContainers).map((c) => mk(c, 'init')),
         ...list(spec.containers).map((c) => mk(c, 'main')),
@@ -701,36 +774,26 @@ class OciNodeAgent implements OciNode {
   }
 
   private resetProbes(c: CState, spec: Json): void {
-    const now = this.clock.now();
-    c.probes = {};
-    for (const kind of ['readiness', 'liveness'] as const) {
-      const probe = spec[`${kind}Probe`];
-      if (!isObject(probe) || c.kind === 'init') continue;
-      c.probes[kind] = {
-        next: now + probeTiming(probe).initialDelayMs,
-        successes: 0,
-        failures: 0,
-        busy: false,
-      };
-    }
-    c.ready = !c.probes.readiness;
+    Object.assign(c, initialProbes(spec, this.clock.now(), c.kind === 'init'));
   }
 
-  /** Runs the probes that are due (each in the background; results requeue the pod when they matter). */
+  /**
+   * Runs the probes that are due (each in the background; results requeue the pod when they matter): the
+   * startupProbe until it succeeded once, then readiness and liveness. A failed startup or liveness probe
+   * kills the container (preStop hook, stop signal) for its restart.
+   */
   private runProbes(): void {
     const now = this.clock.now();
     for (const rt of this.pods.values()) {
       if (!rt.ip) continue;
       for (const c of rt.containers) {
-        if (c.state !== 'running' || !c.id) continue;
-        for (const kind of ['readiness', 'liveness'] as const) {
+        if (c.state !== 'running' || !c.id || c.kind === 'init') continue;
+        for (const kind of dueProbes(c, now)) {
           const st = c.probes[kind];
-          if (!st || st.busy || now < st.next) continue;
           const pod = this.informer.get(rt.namespace, rt.name);
           const spec = list(rec(pod?.spec).containers).find((x) => x.name === c.name);
-          const probe = rec(spec?.[`${kind}Probe`]);
-          if (!pod || !spec) continue;
-          const timing = probeTiming(probe);
+          if (!st || !pod || !spec) continue;
+          const probe = rec(spec[`${kind}Probe`]);
           st.busy = true;
           const id = c.id;
           const p = runProbe(probe, {
@@ -738,42 +801,23 @@ class OciNodeAgent implements OciNode {
             container: spec,
             exec: (argv, timeoutMs) => this.runtime.exec(id, argv, { timeoutMs }),
           })
-            .then((r) => {
+            .then(async (r) => {
               if (c.id !== id || c.state !== 'running') return;
-              st.next = this.clock.now() + timing.periodMs;
-              if (r.ok) {
-                st.failures = 0;
-                st.successes++;
-              } else {
-                st.successes = 0;
-                st.failures++;
-                const what = kind === 'readiness' ? 'Readiness' : 'Liveness';
+              if (!r.ok) {
+                const what = `${kind[0]?.toUpperCase()}${kind.slice(1)}`;
                 this.event(pod, 'Warning', 'Unhealthy', `${what} probe failed: ${r.output}`);
               }
-              if (kind === 'readiness') {
-                const ready = c.ready
-                  ? st.failures < timing.failureThreshold
-                  : st.successes >= timing.successThreshold;
-                if (ready !== c.ready) {
-                  c.ready = ready;
-                  this.queue.add(rt.key);
-                }
-              } else if (st.failures >= timing.failureThreshold) {
-                st.busy = true;
-                this.event(
-                  pod,
-                  'Normal',
-                  'Killing',
-                  `Container ${c.name} failed liveness probe, will be restarted`,
-                );
-                const grace = Number(
-                  probe.terminationGracePeriodSeconds ?? rec(pod.spec).terminationGracePeriodSeconds ?? 30,
-                );
-                return this.runtime.kill(id, grace * 1000).then(() => {
-                  this.queue.add(rt.key);
+              const change = applyProbeResult(c, kind, probe, r.ok, this.clock.now());
+              if (change === 'kill') {
+                const again = this.willRestart(pod, 137);
+                await this.killContainer(pod, rt, c, spec, {
+                  message: `Container ${c.name} failed ${kind} probe${again ? ', will be restarted' : ''}`,
+                  graceSeconds: Number(
+                    probe.terminationGracePeriodSeconds ?? rec(pod.spec).terminationGracePeriodSeconds ?? 30,
+                  ),
                 });
               }
-              return undefined;
+              if (change) this.queue.add(rt.key);
             })
             .catch((e: unknown) => this.onError(e))
             .finally(() => {
@@ -784,6 +828,107 @@ class OciNodeAgent implements OciNode {
         }
       }
     }
+  }
+
+  /** ShouldContainerBeRestarted for a main container that exits with `exitCode`. */
+  private willRestart(pod: KObject, exitCode: number): boolean {
+    const policy = str(rec(pod.spec).restartPolicy) || 'Always';
+    return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+  }
+
+  /** The hook/probe target of a running container. */
+  private hookTarget(pod: KObject, rt: PodRt, spec: Json, id: string) {
+    return {
+      podIP: rt.ip ?? '',
+      container: spec,
+      podRef: formatPod(pod),
+      exec: (argv: string[], timeoutMs: number) =>
+        this.runtime.exec(id, argv, timeoutMs > 0 ? { timeoutMs } : {}),
+    };
+  }
+
+  /**
+   * The kubelet's killContainer: a Killing event, the preStop hook (within the grace period; skipped when it
+   * is 0; FailedPreStopHook when it fails), then the stop signal with what is left of the grace period (at
+   * least 2 s), then SIGKILL. Resolves with the exit.
+   */
+  private async killContainer(
+    pod: KObject | undefined,
+    rt: PodRt,
+    c: CState,
+    spec: Json,
+    opts: { graceSeconds: number; message?: string },
+  ): Promise<ExitInfo | undefined> {
+    const id = c.id;
+    let grace = Math.max(0, opts.graceSeconds);
+    if (pod) this.event(pod, 'Normal', 'Killing', opts.message ?? `Stopping container ${c.name}`);
+    const preStop = rec(spec.lifecycle).preStop;
+    if (pod && isObject(preStop) && grace > 0) {
+      const t0 = Date.now();
+      const ac = new AbortController();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const hook = runHook(preStop, {
+        ...this.hookTarget(pod, rt, spec, id),
+        signal: ac.signal,
+        timeoutMs: grace * 1000,
+      }).then((r) => {
+        if (!r.ok) this.event(pod, 'Warning', 'FailedPreStopHook', 'PreStopHook failed');
+      });
+      await Promise.race([hook, new Promise<void>((r) => (timer = setTimeout(r, grace * 1000)))]);
+      clearTimeout(timer);
+      ac.abort();
+      grace -= Math.floor((Date.now() - t0) / 1000);
+    }
+    const stopSignal = str(rec(spec.lifecycle).stopSignal) || 'SIGTERM';
+    return this.runtime.kill(id, Math.max(grace, 2) * 1000, stopSignal);
+  }
+
+  /** Runs lifecycle.postStart; when it fails: FailedPostStartHook, the container is killed, false. */
+  private async postStart(pod: KObject, rt: PodRt, c: CState, spec: Json): Promise<boolean> {
+    const hook = rec(spec.lifecycle).postStart;
+    if (!isObject(hook)) return true;
+    const r = await runHook(hook, this.hookTarget(pod, rt, spec, c.id));
+    if (r.ok) return true;
+    this.event(pod, 'Warning', 'FailedPostStartHook', 'PostStartHook failed');
+    await this.killContainer(pod, rt, c, spec, {
+      graceSeconds: Number(rec(pod.spec).terminationGracePeriodSeconds ?? 30),
+      message: 'FailedPostStartHook',
+    });
+    return false;
+  }
+
+  /**
+   * `state.terminated` of an exit (`id` = that instance): exit code and reason, OOMKilled when the kernel's
+   * OOM killer ended it, and the termination message.
+   */
+  private async terminated(
+    rt: PodRt,
+    id: string,
+    exit: ExitInfo,
+    startedAt: string,
+    spec: Json,
+  ): Promise<Term> {
+    const t = exitTerm({ id }, exit, startedAt);
+    if (exit.runtimeError) return t;
+    if (t.exitCode === 137) {
+      const st = await this.runtime.state(id).catch(() => undefined);
+      if (st?.cgroupsPath && (await oomKilled(st.cgroupsPath))) t.reason = 'OOMKilled';
+    }
+    const attempt = Number(id.slice(id.lastIndexOf('_') + 1));
+    const name = str(spec.name);
+    const msg = await terminationMessage({
+      file: this.terminationFile(rt, name, attempt),
+      policy: str(spec.terminationMessagePolicy),
+      exitCode: t.exitCode,
+      logPath: containerLogPath(this.logDir, rt.namespace, rt.name, rt.uid, name, attempt),
+    });
+    if (msg !== undefined) t.message = msg;
+    return t;
+  }
+
+  /** Host file bind-mounted at the container's terminationMessagePath. */
+  private terminationFile(rt: PodRt, name: string, attempt: number): string {
+    return join(this.runtime.podDir(rt.uid), 'termination', `${name}_${attempt}`);
   }
 
   private async pollExits(): Promise<void> {
@@ -864,12 +1009,10 @@ class OciNodeAgent implements OciNode {
     await Promise.all(
       rt.containers.map(async (c) => {
         if (c.state !== 'running' || !c.id) return;
-        if (pod) this.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
         const spec = specs.find((s) => s.name === c.name) ?? {};
-        const stopSignal = str(rec(rec(spec.lifecycle)).stopSignal) || 'SIGTERM';
-        const exit = await this.runtime.kill(c.id, Math.max(0, graceSeconds) * 1000, stopSignal);
+        const exit = await this.killContainer(pod, rt, c, spec, { graceSeconds });
         if (exit) {
-          c.terminated = exitTerm(c, exit, c.startedAt ?? rt.startTime);
+          c.terminated = await this.terminated(rt, c.id, exit, c.startedAt ?? rt.startTime, spec);
           c.state = 'terminated';
         }
       }),
@@ -946,19 +1089,19 @@ class OciNodeAgent implements OciNode {
         at(now + 2_000);
         return;
       }
-    }
+    } else await this.refreshVolumes(pod, rt);
+    const policy = str(spec.restartPolicy) || 'Always';
+    const specOf = (c: CState): Json =>
+      list(c.kind === 'init' ? spec.initContainers : spec.containers).find((s) => s.name === c.name) ?? {};
     // Exits since the last pass.
     for (const c of rt.containers) {
       if (c.state !== 'running' || !c.id) continue;
       const exit = await this.runtime.waitExit(c.id, 0);
       if (exit) {
+        c.terminated = await this.terminated(rt, c.id, exit, c.startedAt ?? rt.startTime, specOf(c));
         c.state = 'terminated';
-        c.terminated = exitTerm(c, exit, c.startedAt ?? rt.startTime);
       }
     }
-    const policy = str(spec.restartPolicy) || 'Always';
-    const specOf = (c: CState): Json =>
-      list(c.kind === 'init' ? spec.initContainers : spec.containers).find((s) => s.name === c.name) ?? {};
     const inits = rt.containers.filter((c) => c.kind === 'init');
     for (const c of inits) {
       if (c.state === 'terminated' && c.terminated?.exitCode === 0) continue;
@@ -1064,7 +1207,8 @@ class OciNodeAgent implements OciNode {
     } catch {
       // keep as written
     }
-    c.imageID = `${repo}@${img.manifestDigest}`;
+    // The digest the reference resolved to (an index for multi-platform images), as containerd's RepoDigests.
+    c.imageID = `${repo}@${img.target.digest}`;
     return true;
   }
 
@@ -1097,7 +1241,7 @@ class OciNodeAgent implements OciNode {
         return false;
       }
       c.waitingReason = 'ImagePullBackOff';
-      c.waitingMessage = `Back-off pulling image "${c.image}"`;
+      c.waitingMessage = `Back-off pulling image "${c.image}"${c.pullError ? `: ${c.pullError}` : ''}`;
       this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
       this.event(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff');
       at(c.pullAt);
@@ -1116,10 +1260,11 @@ class OciNodeAgent implements OciNode {
       );
       c.pullBackoffMs = 0;
       c.pullAt = undefined;
+      c.pullError = undefined;
       await this.resolveImageId(c);
       return true;
     } catch (e) {
-      const msg = errMessage(e);
+      const msg = criErrorMessage(e);
       this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${msg}`);
       this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
       c.state = 'waiting';
@@ -1127,6 +1272,7 @@ class OciNodeAgent implements OciNode {
       c.waitingMessage = msg;
       c.pullBackoffMs = c.pullBackoffMs === 0 ? this.pullBase : Math.min(c.pullBackoffMs * 2, 300_000);
       c.pullFailedAt = now;
+      c.pullError = `ErrImagePull: ${msg}`;
       c.pullAt = now + c.pullBackoffMs;
       at(now + Math.min(1_000, c.pullBackoffMs));
       return false;
@@ -1170,25 +1316,34 @@ class OciNodeAgent implements OciNode {
     if (!(await this.ensureImage(pod, c, spec, at))) return;
     let env: { name: string; value: string }[];
     let mounts: BindMount[];
+    const cfg = await this.images.imageConfig(c.image);
     try {
-      env = await containerEnv(pod, spec, {
+      env = await containerEnv(kubeletPodView(pod, rt.seenAt), spec, {
         podIP: rt.ip ?? '',
         hostIP: this.nodeIp,
         nodeName: this.name,
+        allocatable: this.allocatable,
+        serviceEnv: podServiceEnv(pod, this.services.list()),
         readData: (k, ns, n) => this.readData(k, ns, n),
       });
-      mounts = await this.mountsFor(pod, rt, spec);
+      const nonRoot = runAsNonRootError(spec, rec(rec(pod.spec).securityContext), cfg.raw, formatPod(pod));
+      if (nonRoot) throw new ContainerConfigError(nonRoot);
+      mounts = await this.mountsFor(pod, rt, c, spec, env);
     } catch (e) {
-      if (!(e instanceof ContainerConfigError)) throw e;
       c.state = 'waiting';
+      at(this.clock.now() + 2_000);
+      if (e instanceof VolumeSetupError) {
+        c.waitingReason = 'ContainerCreating';
+        this.event(pod, 'Warning', 'FailedMount', e.message);
+        return;
+      }
+      if (!(e instanceof ContainerConfigError)) throw e;
       c.waitingReason = 'CreateContainerConfigError';
       c.waitingMessage = e.message;
       this.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
-      at(this.clock.now() + 2_000);
       return;
     }
     const rootfs = await this.images.rootfs(c.image);
-    const cfg = await this.images.imageConfig(c.image);
     const logPath = containerLogPath(this.logDir, rt.namespace, rt.name, rt.uid, c.name, c.restartCount);
     await rm(logPath, { force: true });
     c.id = this.runtime.containerId(rt.uid, c.name, c.restartCount);
@@ -1197,7 +1352,7 @@ class OciNodeAgent implements OciNode {
         podUid: rt.uid,
         name: c.name,
         attempt: c.restartCount,
-        container: spec,
+        container: expandCommandAndArgs(spec, env),
         image: cfg.raw,
         imageRootfs: rootfs,
         env,
@@ -1215,9 +1370,16 @@ class OciNodeAgent implements OciNode {
       this.event(pod, 'Normal', 'Created', `Created container: ${c.name}`);
       this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
       c.startedAt = startedAt;
-      if (st.status === 'exited' && st.exit) {
+      // Like the kubelet's pod worker, the status stays ContainerCreating while postStart runs.
+      const exit =
+        st.status === 'exited'
+          ? st.exit
+          : (await this.postStart(pod, rt, c, spec))
+            ? undefined
+            : await this.runtime.waitExit(c.id, 10_000);
+      if (exit) {
         c.state = 'terminated';
-        c.terminated = exitTerm(c, st.exit, startedAt);
+        c.terminated = await this.terminated(rt, c.id, exit, startedAt, spec);
       } else {
         c.state = 'running';
         c.waitingMessage = undefined;
@@ -1251,11 +1413,13 @@ class OciNodeAgent implements OciNode {
       );
       return false;
     }
+    // As the kubelet: volumes are set up (WaitForAttachAndMount) before the sandbox is made.
     let volumes: Map<string, string>;
     try {
-      volumes = await this.resolveVolumes(pod);
+      volumes = await this.volumesOf(rt).setUp(pod);
     } catch (e) {
-      this.event(pod, 'Warning', 'FailedMount', `Unable to attach or mount volumes: ${errMessage(e)}`);
+      const msg = e instanceof VolumeSetupError ? e.message : `MountVolume.SetUp failed: ${errMessage(e)}`;
+      this.event(pod, 'Warning', 'FailedMount', msg);
       return false;
     }
     const ip = rt.ip ?? this.allocator.allocate();
@@ -1303,108 +1467,93 @@ class OciNodeAgent implements OciNode {
         hostResolvConf: hostResolv,
       }),
     );
-    // Volumes that live in the pod dir (emptyDir, configMap, secret) are made now.
-    for (const [name, path] of volumes) {
-      if (path.startsWith('pod:')) volumes.set(name, await this.podVolume(pod, rt, name, path.slice(4)));
-    }
     rt.volumes = volumes;
     rt.sandbox = true;
     this.event(pod, 'Normal', 'SandboxReady', 'Pod sandbox created');
     return true;
   }
 
-  /** Volume name → host path; `pod:<kind>` for volumes made under the pod dir. Throws while a PVC is unbound. */
-  private async resolveVolumes(pod: KObject): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    const ns = pod.metadata.namespace ?? 'default';
-    for (const v of list(rec(pod.spec).volumes)) {
-      const name = str(v.name);
-      if (v.persistentVolumeClaim) {
-        const claim = str(rec(v.persistentVolumeClaim).claimName);
-        const pvc = await this.client.get(PVCS, ns, claim).catch((e: unknown) => {
-          if (isNotFound(e)) throw new Error(`persistentvolumeclaim "${claim}" not found`);
-          throw e;
-        });
-        const pvName = str(rec(pvc.spec).volumeName);
-        if (!pvName || str(rec(pvc.status).phase) !== 'Bound') {
-          throw new Error(`unbound immediate PersistentVolumeClaims: ${claim}`);
-        }
-        const pv = await this.client.get(PVS, undefined, pvName);
-        const ps = rec(pv.spec);
-        const path = str(rec(ps.hostPath).path) || str(rec(ps.local).path) || str(rec(rec(ps.nfs)).path);
-        if (!path)
-          throw new Error(`persistentvolume "${pvName}" has no hostPath or local path this node can mount`);
-        await mkdir(path, { recursive: true });
-        out.set(name, path);
-      } else if (v.hostPath) {
-        const hp = rec(v.hostPath);
-        const path = str(hp.path);
-        const type = str(hp.type);
-        if (type === 'DirectoryOrCreate') await mkdir(path, { recursive: true });
-        else if (type === 'FileOrCreate') {
-          await mkdir(join(path, '..'), { recursive: true });
-          await writeFile(path, '', { flag: 'a' });
-        }
-        out.set(name, path);
-      } else if (v.configMap) out.set(name, 'pod:configmap');
-      else if (v.secret) out.set(name, 'pod:secret');
-      else out.set(name, 'pod:empty-dir');
-    }
-    return out;
+  private volumesOf(rt: PodRt): PodVolumes {
+    rt.vols ??= new PodVolumes(
+      {
+        client: this.client,
+        allocatable: this.allocatable,
+        now: () => this.clock.now(),
+        requestToken:
+          this.opts.requestToken ??
+          ((ns, _sa, req) => this.client.create(SERVICEACCOUNTS, ns, req, { subresource: 'token' })),
+      },
+      this.runtime.podDir(rt.uid),
+      (p) => kubeletPodView(p, rt.seenAt),
+    );
+    return rt.vols;
   }
 
-  private async podVolume(pod: KObject, rt: PodRt, name: string, kind: string): Promise<string> {
-    const dir = join(this.runtime.podDir(rt.uid), 'volumes', `kubernetes.io~${kind}`, name);
-    await mkdir(dir, { recursive: true });
-    if (kind === 'empty-dir') return dir;
-    const v = list(rec(pod.spec).volumes).find((x) => x.name === name) ?? {};
-    const src = rec(kind === 'configmap' ? v.configMap : v.secret);
-    const objName = str(kind === 'configmap' ? src.name : src.secretName);
-    const data = await this.readData(kind === 'configmap' ? 'configmap' : 'secret', rt.namespace, objName);
-    if (!data) {
-      if (src.optional === true) return dir;
-      throw new Error(`${kind} "${objName}" not found`);
-    }
-    const items = list(src.items);
-    const files =
-      items.length > 0
-        ? items.map((i) => [str(i.key), str(i.path)] as const)
-        : Object.keys(data).map((k) => [k, k] as const);
-    for (const [k, p] of files) {
-      const val = data[k];
-      if (val === undefined) continue;
-      const file = join(dir, p);
-      await mkdir(join(file, '..'), { recursive: true });
-      await writeFile(file, val);
-    }
-    return dir;
+  /**
+   * The kubelet's resync of configMap, secret, downwardAPI and projected volumes: when the pod changed or
+   * every volumeSyncMs, their files are rewritten if their sources changed (and tokens renewed).
+   */
+  private async refreshVolumes(pod: KObject, rt: PodRt): Promise<void> {
+    if (rt.cleaned || !list(rec(pod.spec).volumes).some(isProjectedKind)) return;
+    const now = this.clock.now();
+    const rv = pod.metadata.resourceVersion ?? '';
+    const last = rt.volumesSynced;
+    if (last && last.rv === rv && now - last.at < (this.opts.volumeSyncMs ?? 10_000)) return;
+    rt.volumesSynced = { rv, at: now };
+    for (const msg of await this.volumesOf(rt).refresh(pod)) this.event(pod, 'Warning', 'FailedMount', msg);
   }
 
-  private async mountsFor(pod: KObject, rt: PodRt, spec: Json): Promise<BindMount[]> {
-    if (!rt.volumes) {
-      const vols = await this.resolveVolumes(pod);
-      for (const [name, path] of vols) {
-        if (path.startsWith('pod:')) vols.set(name, await this.podVolume(pod, rt, name, path.slice(4)));
-      }
-      rt.volumes = vols;
-    }
+  /**
+   * The container's bind mounts (kubelet makeMounts): the pod's /etc files, its termination-log file, and its
+   * volumeMounts with subPath / subPathExpr (which must stay inside the volume) and readOnly.
+   */
+  private async mountsFor(
+    pod: KObject,
+    rt: PodRt,
+    c: CState,
+    spec: Json,
+    env: { name: string; value: string }[],
+  ): Promise<BindMount[]> {
+    rt.volumes ??= await this.volumesOf(rt).setUp(pod);
     const etc = join(this.runtime.podDir(rt.uid), 'etc');
     const out: BindMount[] = [
       { containerPath: '/etc/hosts', hostPath: join(etc, 'hosts') },
       { containerPath: '/etc/hostname', hostPath: join(etc, 'hostname') },
       { containerPath: '/etc/resolv.conf', hostPath: join(etc, 'resolv.conf') },
     ];
+    const tmp =
+      spec.terminationMessagePath === undefined ? '/dev/termination-log' : str(spec.terminationMessagePath);
+    if (tmp) {
+      const file = this.terminationFile(rt, c.name, c.restartCount);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, '');
+      await chmod(file, 0o666);
+      out.push({ containerPath: tmp, hostPath: file });
+    }
     for (const m of list(spec.volumeMounts)) {
-      const base = rt.volumes.get(str(m.name));
-      if (!base) throw new ContainerConfigError(`volume "${str(m.name)}" not found in pod spec`);
+      const name = str(m.name);
+      const base = rt.volumes.get(name);
+      if (!base)
+        throw new ContainerConfigError(`cannot find volume "${name}" to mount into container "${c.name}"`);
       let host = base;
-      const sub = str(m.subPath);
+      const sub = m.subPathExpr ? expandSubPathExpr(str(m.subPathExpr), env) : str(m.subPath);
       if (sub) {
-        if (sub.split('/').includes('..') || sub.startsWith('/')) {
-          throw new ContainerConfigError(`invalid subPath "${sub}"`);
+        if (sub.startsWith('/'))
+          throw new ContainerConfigError(`error SubPath \`${sub}\` must not be an absolute path`);
+        if (sub.split('/').includes('..')) {
+          throw new ContainerConfigError(`unable to provision SubPath \`${sub}\`: must not contain '..'`);
         }
         host = join(base, sub);
-        await mkdir(host, { recursive: true });
+        const failed = `failed to prepare subPath for volumeMount "${name}" of container "${c.name}"`;
+        try {
+          if (!existsSync(host)) await mkdir(host, { recursive: true });
+          // The resolved path (symlinks followed) must stay inside the volume.
+          const [real, realBase] = await Promise.all([realpath(host), realpath(base)]);
+          if (real !== realBase && !real.startsWith(`${realBase}/`)) throw new Error(failed);
+          host = real;
+        } catch {
+          throw new ContainerConfigError(failed);
+        }
       }
       out.push({ containerPath: str(m.mountPath), hostPath: host, readOnly: m.readOnly === true });
     }

@@ -3,6 +3,8 @@ import type { KObject } from '../../api/types.js';
 import {
   ContainerConfigError,
   containerEnv,
+  expandCommandAndArgs,
+  expandSubPathExpr,
   expandVars,
   hostsFile,
   podHostname,
@@ -74,6 +76,25 @@ describe('pod files', () => {
     expect(expandVars('$(A)-$(B)-$$(A)-$', vars)).toBe('x-$(B)-$(A)-$');
   });
 
+  it('expands $(VAR) in command and args from the container env, leaving other fields alone', () => {
+    const env = [
+      { name: 'POD_NAME', value: 'db-1' },
+      { name: 'NS', value: 'etcd' },
+    ];
+    const c = {
+      name: 'c',
+      command: ['sh', '-c', 'echo $(POD_NAME)'],
+      args: ['--url=$(POD_NAME).db.$(NS)', '$(NOPE)', '$$(NS)'],
+    };
+    expect(expandCommandAndArgs(c, env)).toEqual({
+      name: 'c',
+      command: ['sh', '-c', 'echo db-1'],
+      args: ['--url=db-1.db.etcd', '$(NOPE)', '$(NS)'],
+    });
+    expect(c.args[0]).toBe('--url=$(POD_NAME).db.$(NS)');
+    expect(expandCommandAndArgs({ name: 'c' }, env)).toEqual({ name: 'c' });
+  });
+
   it('env: values, fieldRefs, configMap/secret keys, envFrom, optional and missing sources', async () => {
     const data: Record<string, Record<string, string>> = {
       'configmap/cfg': { mode: 'fast', other: 'o' },
@@ -127,5 +148,74 @@ describe('pod files', () => {
         src,
       ),
     ).rejects.toThrow("couldn't find key k in ConfigMap shop/cfg");
+  });
+
+  it("service variables come after the container's own, which win, and $(VAR) can refer to them", async () => {
+    const env = await containerEnv(
+      pod({}),
+      {
+        env: [
+          { name: 'WEB_SERVICE_PORT', value: '9999' },
+          { name: 'API', value: 'https://$(KUBERNETES_SERVICE_HOST):$(WEB_SERVICE_PORT)' },
+        ],
+        args: ['$(WEB_SERVICE_HOST)'],
+      },
+      {
+        podIP: '',
+        hostIP: '',
+        nodeName: 'n1',
+        readData: async () => undefined,
+        serviceEnv: [
+          { name: 'KUBERNETES_SERVICE_HOST', value: '10.96.0.1' },
+          { name: 'WEB_SERVICE_HOST', value: '10.96.5.5' },
+          { name: 'WEB_SERVICE_PORT', value: '80' },
+        ],
+      },
+    );
+    expect(env).toEqual([
+      { name: 'WEB_SERVICE_PORT', value: '9999' },
+      { name: 'API', value: 'https://10.96.0.1:9999' },
+      { name: 'KUBERNETES_SERVICE_HOST', value: '10.96.0.1' },
+      { name: 'WEB_SERVICE_HOST', value: '10.96.5.5' },
+    ]);
+    expect(expandCommandAndArgs({ args: ['$(WEB_SERVICE_HOST)'] }, env).args).toEqual(['10.96.5.5']);
+  });
+
+  it('env resourceFieldRef: divisor, rounding up, node allocatable for unset limits', async () => {
+    const src = {
+      podIP: '',
+      hostIP: '',
+      nodeName: 'n1',
+      allocatable: { milliCpu: 8000, memory: 2 * 1024 ** 3, ephemeralStorage: 0 },
+      readData: async () => undefined,
+    };
+    const env = await containerEnv(
+      pod({}),
+      {
+        resources: { limits: { memory: '100Mi' }, requests: { cpu: '250m' } },
+        env: [
+          { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+          { name: 'CPU', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } },
+          { name: 'REQ', valueFrom: { resourceFieldRef: { resource: 'requests.cpu' } } },
+        ],
+      },
+      src,
+    );
+    expect(env).toEqual([
+      { name: 'MEM', value: '100' },
+      { name: 'CPU', value: '8' },
+      { name: 'REQ', value: '1' },
+    ]);
+  });
+
+  it('subPathExpr expands from the container env; unset or empty variables fail', () => {
+    const env = [
+      { name: 'POD', value: 'web-0' },
+      { name: 'EMPTY', value: '' },
+    ];
+    expect(expandSubPathExpr('logs/$(POD)', env)).toBe('logs/web-0');
+    expect(() => expandSubPathExpr('$(NOPE)/$(EMPTY)/$(POD)', env)).toThrow(
+      new ContainerConfigError('missing value for EMPTY, NOPE'),
+    );
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The files the kubelet (and containerd) give every pod: the kubelet-managed /etc/hosts, /etc/hostname and
  * /etc/resolv.conf following the pod's dnsPolicy/dnsConfig, and container environment resolution
- * (value, valueFrom fieldRef/configMapKeyRef/secretKeyRef, envFrom, `$(VAR)` expansion).
+ * (value, valueFrom fieldRef/resourceFieldRef/configMapKeyRef/secretKeyRef, envFrom, `$(VAR)` expansion,
+ * then the service variables of service-env.ts).
  */
 import { isObject, type KObject } from '../../api/types.js';
+import { type Allocatable, DownwardApiError, podFieldValue, resourceFieldValue } from './downward.js';
 
 type Json = Record<string, unknown>;
 
@@ -111,6 +113,13 @@ export interface EnvSources {
   podIP: string;
   hostIP: string;
   nodeName: string;
+  /** The node's allocatable resources: resourceFieldRef of an unset limit resolves to these. */
+  allocatable?: Allocatable;
+  /**
+   * The pod's service variables (service-env.ts podServiceEnv): appended after the container's own
+   * variables, which win over them, and usable in `$(VAR)` references.
+   */
+  serviceEnv?: readonly { name: string; value: string }[];
   /** Reads a ConfigMap or Secret's key→value data (secrets decoded); undefined when it does not exist. */
   readData(
     kind: 'configmap' | 'secret',
@@ -147,35 +156,52 @@ export function expandVars(input: string, vars: Map<string, string>): string {
   return out;
 }
 
-function fieldRefValue(pod: KObject, path: string, src: EnvSources): string {
-  const m = /^metadata\.(labels|annotations)\['(.*)'\]$/.exec(path);
-  if (m) {
-    const map = m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations;
-    return map?.[m[2] ?? ''] ?? '';
+/**
+ * Upstream ExpandContainerCommandAndArgs: `$(VAR)` in `command` and `args` expands from the container's
+ * final environment (unknown references stay as written, `$$` is a literal `$`).
+ */
+export function expandCommandAndArgs(container: Json, env: readonly { name: string; value: string }[]): Json {
+  const vars = new Map(env.map((e) => [e.name, e.value]));
+  const out: Json = { ...container };
+  for (const key of ['command', 'args'] as const) {
+    const v = container[key];
+    if (Array.isArray(v)) out[key] = v.map((x) => (typeof x === 'string' ? expandVars(x, vars) : x));
   }
-  switch (path) {
-    case 'metadata.name':
-      return pod.metadata.name ?? '';
-    case 'metadata.namespace':
-      return pod.metadata.namespace ?? '';
-    case 'metadata.uid':
-      return pod.metadata.uid ?? '';
-    case 'spec.nodeName':
-      return src.nodeName;
-    case 'spec.serviceAccountName':
-      return str(rec(pod.spec).serviceAccountName);
-    case 'status.podIP':
-    case 'status.podIPs':
-      return src.podIP;
-    case 'status.hostIP':
-    case 'status.hostIPs':
-      return src.hostIP;
-    default:
-      throw new ContainerConfigError(`unsupported fieldRef ${path}`);
+  return out;
+}
+
+/**
+ * Upstream ExpandContainerVolumeMounts: `$(VAR)` in a volumeMount's subPathExpr from the container's env;
+ * a variable that is unset or empty fails with `missing value for A, B` (a CreateContainerConfigError).
+ */
+export function expandSubPathExpr(expr: string, env: readonly { name: string; value: string }[]): string {
+  const missing = new Set<string>();
+  class Lookup extends Map<string, string> {
+    override get(key: string): string {
+      const v = super.get(key);
+      if (!v) missing.add(key);
+      return v ?? '';
+    }
+  }
+  const out = expandVars(expr, new Lookup(env.map((e) => [e.name, e.value])));
+  if (missing.size > 0) throw new ContainerConfigError(`missing value for ${[...missing].sort().join(', ')}`);
+  return out;
+}
+
+function fieldRefValue(pod: KObject, path: string, src: EnvSources): string {
+  try {
+    return podFieldValue(pod, path, src);
+  } catch (e) {
+    if (e instanceof DownwardApiError) throw new ContainerConfigError(e.message);
+    throw e;
   }
 }
 
-/** The container's environment in pod-spec order (envFrom first, then env), as the kubelet makes it. */
+/**
+ * The container's environment as the kubelet makes it: its own variables in pod-spec order (envFrom
+ * first, then env), then the service variables it does not set itself. `$(VAR)` in an env value refers
+ * to the container's earlier variables, else to a service variable (upstream MappingFuncFor).
+ */
 export async function containerEnv(
   pod: KObject,
   container: Json,
@@ -183,6 +209,13 @@ export async function containerEnv(
 ): Promise<{ name: string; value: string }[]> {
   const ns = pod.metadata.namespace ?? 'default';
   const vars = new Map<string, string>();
+  const serviceVars = new Map((src.serviceEnv ?? []).map((e) => [e.name, e.value]));
+  class Lookup extends Map<string, string> {
+    override get(key: string): string | undefined {
+      return vars.get(key) ?? serviceVars.get(key);
+    }
+  }
+  const lookup = new Lookup();
   const order: string[] = [];
   const set = (k: string, v: string): void => {
     if (!vars.has(k)) order.push(k);
@@ -206,7 +239,7 @@ export async function containerEnv(
     const name = str(e.name);
     if (!name) continue;
     if (e.valueFrom === undefined) {
-      set(name, expandVars(str(e.value), vars));
+      set(name, expandVars(str(e.value), lookup));
       continue;
     }
     const vf = rec(e.valueFrom);
@@ -230,12 +263,15 @@ export async function containerEnv(
       }
       set(name, v);
     } else if (vf.resourceFieldRef) {
-      // Limits are not tracked per node yet: report the container's declared value or 0.
-      const r = rec(vf.resourceFieldRef);
-      const [section, res] = str(r.resource).split('.');
-      const val = rec(rec(container.resources)[section === 'requests' ? 'requests' : 'limits'])[res ?? ''];
-      set(name, typeof val === 'string' ? val : '0');
+      try {
+        set(name, resourceFieldValue(rec(vf.resourceFieldRef), container, src.allocatable));
+      } catch (e) {
+        if (e instanceof DownwardApiError) throw new ContainerConfigError(e.message);
+        throw e;
+      }
     }
   }
-  return order.map((k) => ({ name: k, value: vars.get(k) ?? '' }));
+  const out = order.map((k) => ({ name: k, value: vars.get(k) ?? '' }));
+  for (const [name, value] of serviceVars) if (!vars.has(name)) out.push({ name, value });
+  return out;
 }

@@ -2,7 +2,7 @@ import { createServer as createHttp, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcp } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeTiming, resolvePort, runProbe } from './probe.js';
+import { applyProbeResult, dueProbes, initialProbes, probeTiming, resolvePort, runProbe } from './probe.js';
 
 const noExec = async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false });
 
@@ -73,5 +73,52 @@ describe('probes', () => {
     };
     expect(await runProbe({ exec: { command: ['ok'] } }, target)).toEqual({ ok: true, output: 'out' });
     expect(await runProbe({ exec: { command: ['bad'] } }, target)).toEqual({ ok: false, output: 'out' });
+  });
+  it('a startupProbe gates readiness and liveness until it succeeds once', () => {
+    const spec = {
+      startupProbe: { exec: { command: ['x'] }, periodSeconds: 1, failureThreshold: 3 },
+      readinessProbe: { exec: { command: ['x'] }, initialDelaySeconds: 5 },
+      livenessProbe: { exec: { command: ['x'] } },
+    };
+    const c = initialProbes(spec, 0);
+    expect(c).toMatchObject({ started: false, ready: false });
+    expect(dueProbes(c, 0)).toEqual(['startup']);
+    expect(dueProbes(c, 100_000)).toEqual(['startup']);
+    expect(applyProbeResult(c, 'startup', spec.startupProbe, false, 0)).toBeUndefined();
+    expect(dueProbes(c, 500)).toEqual([]);
+    expect(applyProbeResult(c, 'startup', spec.startupProbe, true, 1_000)).toBe('started');
+    expect(c).toMatchObject({ started: true, ready: false });
+    // initialDelaySeconds counts from the container's start, so liveness is due at once, readiness at 5 s.
+    expect(dueProbes(c, 2_000)).toEqual(['liveness']);
+    expect(dueProbes(c, 5_000)).toEqual(['readiness', 'liveness']);
+    expect(applyProbeResult(c, 'readiness', spec.readinessProbe, true, 5_000)).toBe('ready');
+    expect(c.ready).toBe(true);
+  });
+
+  it('startup failing failureThreshold times in a row asks for a restart', () => {
+    const probe = { exec: { command: ['x'] }, failureThreshold: 2 };
+    const c = initialProbes({ startupProbe: probe }, 0);
+    expect(applyProbeResult(c, 'startup', probe, false, 0)).toBeUndefined();
+    expect(applyProbeResult(c, 'startup', probe, false, 10_000)).toBe('kill');
+    expect(c.started).toBe(false);
+  });
+
+  it('without probes a container is started and ready; readiness flips on thresholds', () => {
+    expect(initialProbes({}, 0)).toEqual({ started: true, ready: true, probes: {} });
+    expect(initialProbes({ readinessProbe: {} }, 0, true)).toEqual({
+      started: true,
+      ready: true,
+      probes: {},
+    });
+    const probe = { exec: { command: ['x'] }, successThreshold: 2, failureThreshold: 2 };
+    const c = initialProbes({ readinessProbe: probe, livenessProbe: probe }, 0);
+    expect(c.ready).toBe(false);
+    expect(applyProbeResult(c, 'readiness', probe, true, 0)).toBeUndefined();
+    expect(applyProbeResult(c, 'readiness', probe, true, 0)).toBe('ready');
+    expect(applyProbeResult(c, 'readiness', probe, false, 0)).toBeUndefined();
+    expect(applyProbeResult(c, 'readiness', probe, false, 0)).toBe('unready');
+    expect(applyProbeResult(c, 'liveness', probe, false, 0)).toBeUndefined();
+    expect(applyProbeResult(c, 'liveness', probe, false, 0)).toBe('kill');
+    expect(c.probes.liveness?.next).toBe(10_000);
   });
 });

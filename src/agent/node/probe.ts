@@ -1,6 +1,8 @@
 /**
  * Container probes as the kubelet runs them: exec (in the container), tcpSocket and httpGet (to the pod IP,
- * from the host), with the probe's timeoutSeconds. Thresholds and periods are the caller's (agent.ts).
+ * from the host), with the probe's timeoutSeconds; and the prober's bookkeeping per container
+ * (`initialProbes`, `dueProbes`, `applyProbeResult`): the startupProbe gates readiness and liveness,
+ * thresholds decide `started`, `ready` and when a container is killed. The agent runs them (agent.ts).
  */
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -43,6 +45,112 @@ export function probeTiming(probe: Json): {
     successThreshold: Math.max(1, n(probe.successThreshold, 1)),
     failureThreshold: Math.max(1, n(probe.failureThreshold, 3)),
   };
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  EHOSTUNREACH: 'no route to host',
+  ENETUNREACH: 'network is unreachable',
+  ETIMEDOUT: 'connection timed out',
+  EADDRNOTAVAIL: 'cannot assign requested address',
+};
+
+/** A Node socket error as Go's dialer words it: `dial tcp 10.0.0.5:80: connect: connection refused`. */
+export function goDialError(e: NodeJS.ErrnoException, host: string, port: number): string {
+  const hp = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  if (e.syscall === 'connect' && e.code) {
+    return `dial tcp ${hp}: connect: ${ERRNO_TEXT[e.code] ?? e.code.toLowerCase()}`;
+  }
+  if (e.code === 'ECONNRESET') return `read tcp ${hp}: read: connection reset by peer`;
+  return `dial tcp ${hp}: ${e.message}`;
+}
+
+export type ProbeKind = 'startup' | 'readiness' | 'liveness';
+
+/** One probe worker's state: when it runs next and its consecutive results. */
+export interface ProbeState {
+  next: number;
+  successes: number;
+  failures: number;
+  busy: boolean;
+}
+
+/** A container's probe-driven status fields (containerStatuses[].started / .ready) and its probe workers. */
+export interface ContainerProbes {
+  started: boolean;
+  ready: boolean;
+  probes: Partial<Record<ProbeKind, ProbeState>>;
+}
+
+const KINDS: ProbeKind[] = ['startup', 'readiness', 'liveness'];
+
+/**
+ * Probe workers for a container that just started: each first runs after its initialDelaySeconds (counted
+ * from the container's start). Without a startupProbe the container is started at once; without a
+ * readinessProbe it is ready once started. Init containers get no probes.
+ */
+export function initialProbes(spec: Json, now: number, init = false): ContainerProbes {
+  const probes: ContainerProbes['probes'] = {};
+  if (!init) {
+    for (const kind of KINDS) {
+      const p = spec[`${kind}Probe`];
+      if (!isObject(p)) continue;
+      probes[kind] = { next: now + probeTiming(p).initialDelayMs, successes: 0, failures: 0, busy: false };
+    }
+  }
+  const started = !probes.startup;
+  return { started, ready: started && !probes.readiness, probes };
+}
+
+/** The probes due at `now`: the startup probe until it has succeeded once, then readiness and liveness. */
+export function dueProbes(c: ContainerProbes, now: number): ProbeKind[] {
+  const kinds: ProbeKind[] = c.started ? ['readiness', 'liveness'] : ['startup'];
+  return kinds.filter((k) => {
+    const st = c.probes[k];
+    return st !== undefined && !st.busy && now >= st.next;
+  });
+}
+
+/**
+ * Records one probe result (the kubelet's worker thresholds) and says what follows from it:
+ * `started` (startup probe passed), `ready` / `unready` (readiness changed), `kill` (liveness or startup
+ * failed failureThreshold times in a row: restart the container), or undefined.
+ */
+export function applyProbeResult(
+  c: ContainerProbes,
+  kind: ProbeKind,
+  probe: Json,
+  ok: boolean,
+  now: number,
+): 'started' | 'ready' | 'unready' | 'kill' | undefined {
+  const st = c.probes[kind];
+  if (!st) return undefined;
+  const timing = probeTiming(probe);
+  st.next = now + timing.periodMs;
+  if (ok) {
+    st.failures = 0;
+    st.successes++;
+  } else {
+    st.successes = 0;
+    st.failures++;
+  }
+  if (kind === 'readiness') {
+    const ready = c.ready ? st.failures < timing.failureThreshold : st.successes >= timing.successThreshold;
+    if (ready === c.ready) return undefined;
+    c.ready = ready;
+    return ready ? 'ready' : 'unready';
+  }
+  if (kind === 'startup' && ok && st.successes >= timing.successThreshold) {
+    c.started = true;
+    if (!c.probes.readiness) c.ready = true;
+    return 'started';
+  }
+  if (!ok && st.failures >= timing.failureThreshold) {
+    st.failures = 0;
+    return 'kill';
+  }
+  return undefined;
 }
 
 /** A named or numeric port of the container. */
@@ -89,10 +197,7 @@ export async function runProbe(probe: Json, target: ProbeTarget): Promise<ProbeR
       });
       s.on('error', (e) => {
         clearTimeout(timer);
-        resolve({
-          ok: false,
-          output: `dial tcp ${host}:${port}: connect: ${e.message.replace(/^connect \S+ /, '')}`,
-        });
+        resolve({ ok: false, output: goDialError(e, host, port) });
       });
     });
   }
@@ -108,7 +213,7 @@ export async function runProbe(probe: Json, target: ProbeTarget): Promise<ProbeR
     }
     const url = `http://${host}:${port}${path}`;
     return new Promise((resolve) => {
-      const req = request(url, { method: 'GET', headers, timeout: timeoutMs }, (res) => {
+      const req = request(url, { method: 'GET', headers, timeout: timeoutMs, agent: false }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => {
           if (body.length < 10_240) body += d.toString();
@@ -129,7 +234,7 @@ export async function runProbe(probe: Json, target: ProbeTarget): Promise<ProbeR
           output: `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
         });
       });
-      req.on('error', (e) => resolve({ ok: false, output: `Get "${url}": ${e.message}` }));
+      req.on('error', (e) => resolve({ ok: false, output: `Get "${url}": ${goDialError(e, host, port)}` }));
       req.end();
     });
   }

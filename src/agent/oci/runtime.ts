@@ -1,18 +1,22 @@
 /**
  * Container lifecycle on an OCI runtime binary (runc or crun) for pods: sandbox, start (through a detached
- * supervisor that writes CRI logs and the exit status), state, kill with a grace period, delete, exec,
- * listing after an agent restart, and full cleanup of a pod. Layout on disk: see README.md.
+ * supervisor that writes CRI logs and the exit status and serves attach), state, kill with a grace period,
+ * delete, exec (collected for probes, or streaming with an optional terminal), listing after an agent
+ * restart, and full cleanup of a pod. Layout on disk: see README.md.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, realpath, rm, rmdir, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { KObject } from '../../api/types.js';
+import { ExecProcess, type ExecStreamOptions } from './exec.js';
 import { mountsUnder, prepareRootfs, unmountAll } from './rootfs.js';
 import { createSandbox, removeSandbox, type Sandbox, type SandboxInput } from './sandbox.js';
 import { type BindMount, buildBundle, type ImageConfig, type OciSpec, writeBundle } from './spec.js';
-import { SUPERVISOR_SOURCE } from './supervisor.js';
-import { pidAlive, run, sleep } from './util.js';
+import { ATTACH_SOCKET, SUPERVISOR_SOURCE, type SupervisorOptions } from './supervisor.js';
+import { findScript, scriptArgs } from './terminal.js';
+import { findBusybox, pidAlive, run, sleep, which } from './util.js';
 
 export interface OciRuntimeOptions {
   /** Root of everything this runtime writes (see README.md), e.g. `<data-dir>/oci`. */
@@ -21,6 +25,11 @@ export interface OciRuntimeOptions {
   runtimePath: string;
   /** Top cgroup under which pods live (default "ordinal"). */
   cgroupParent?: string;
+  /**
+   * util-linux `script`, which gives tty containers and `exec -t` a terminal (default: found on PATH;
+   * null: never, containers asking for a tty then run without one).
+   */
+  scriptPath?: string | null;
 }
 
 export interface StartContainerInput {
@@ -57,6 +66,10 @@ export interface ContainerInfo {
   startedAt?: string;
   supervisorPid: number;
   cgroupsPath: string;
+  /** From the container spec: stdin kept open for attach, closed after the first attach, on a terminal. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  tty?: boolean;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'unknown';
@@ -91,11 +104,14 @@ export class OciRuntime {
   readonly stateDir: string;
   readonly runtimePath: string;
   readonly cgroupParent: string;
+  /** util-linux `script` for terminals, if available. */
+  readonly scriptPath: string | undefined;
 
   constructor(opts: OciRuntimeOptions) {
     this.stateDir = opts.stateDir;
     this.runtimePath = opts.runtimePath;
     this.cgroupParent = opts.cgroupParent ?? 'ordinal';
+    this.scriptPath = opts.scriptPath === null ? undefined : (opts.scriptPath ?? findScript());
   }
 
   /** The runtime's --root (its own state; separate from any other runc user on the host). */
@@ -174,6 +190,33 @@ export class OciRuntime {
       podSecurityContext: input.podSecurityContext,
       annotations: { [ANN_POD]: input.podUid, [ANN_NAME]: input.name },
     });
+    const c = input.container as Record<string, unknown>;
+    const stdio = { stdin: c.stdin === true, stdinOnce: c.stdinOnce === true, tty: c.tty === true };
+    const sup: SupervisorOptions = { stdin: stdio.stdin, stdinOnce: stdio.stdinOnce };
+    if (stdio.tty && this.scriptPath) {
+      // As containerd's WithTTY: a terminal and TERM=xterm. runc needs its own stdin to be a terminal for
+      // that, which `script` provides (terminal.ts).
+      spec.process.terminal = true;
+      spec.process.env = [...spec.process.env.filter((e) => !e.startsWith('TERM=')), 'TERM=xterm'];
+      sup.tty = true;
+      sup.command = [
+        this.scriptPath,
+        ...scriptArgs([
+          this.runtimePath,
+          '--root',
+          this.runtimeRoot,
+          '--log',
+          join(dir, 'runtime.log'),
+          '--log-format',
+          'json',
+          'run',
+          '--bundle',
+          dir,
+          id,
+        ]),
+      ];
+      sup.stty = sttyCommand();
+    }
     await writeBundle(dir, spec);
     const script = join(this.stateDir, 'supervisor.cjs');
     await writeFile(script, SUPERVISOR_SOURCE);
@@ -188,8 +231,11 @@ export class OciRuntime {
         input.logPath,
         join(dir, 'exit.json'),
         join(dir, 'runtime.log'),
+        JSON.stringify(sup),
       ],
-      { detached: true, stdio: 'ignore' },
+      // The container dir is the supervisor's working directory: its attach socket is bound there by a
+      // relative name, so socket paths never hit the 108-byte limit of unix socket addresses.
+      { detached: true, stdio: 'ignore', cwd: dir },
     );
     child.unref();
     const info: ContainerInfo = {
@@ -201,6 +247,8 @@ export class OciRuntime {
       createdAt: new Date().toISOString(),
       supervisorPid: child.pid ?? 0,
       cgroupsPath,
+      ...stdio,
+      tty: sup.tty === true,
     };
     await writeFile(join(dir, 'meta.json'), JSON.stringify(info));
     for (let i = 0; i < 2000; i++) {
@@ -318,6 +366,51 @@ export class OciRuntime {
     return spawn(this.runtimePath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
+  /**
+   * Starts a streaming exec session (kubectl exec): see ExecProcess. `tty` needs `script`; without it the
+   * session runs without a terminal (`tty` of the result says which).
+   */
+  startExec(id: string, argv: string[], opts: ExecStreamOptions = {}): Promise<ExecProcess> {
+    return ExecProcess.start(
+      {
+        runtimePath: this.runtimePath,
+        runtimeRoot: this.runtimeRoot,
+        containerId: id,
+        workDir: join(this.dirOfId(id), 'exec'),
+        script: this.scriptPath,
+      },
+      argv,
+      opts,
+    );
+  }
+
+  /** Container info as recorded at start (stdin/tty flags, supervisor pid, ...), if the container exists. */
+  containerInfo(id: string): Promise<ContainerInfo | undefined> {
+    return this.info(id);
+  }
+
+  /**
+   * Connects to the container's attach socket (supervisor.ts), through `/proc/<supervisor>/cwd` so the
+   * address stays short. Undefined when the supervisor is gone or predates attach support.
+   */
+  async connectAttach(id: string): Promise<Socket | undefined> {
+    const info = await this.info(id);
+    if (!info?.supervisorPid || !pidAlive(info.supervisorPid)) return undefined;
+    const dir = await realpath(this.dirOfId(id)).catch(() => undefined);
+    const cwd = await readlink(`/proc/${info.supervisorPid}/cwd`).catch(() => undefined);
+    if (!dir || cwd !== dir) return undefined;
+    const path = `/proc/${info.supervisorPid}/cwd/${ATTACH_SOCKET}`;
+    return new Promise((resolve) => {
+      const sock = connect(path);
+      const failed = (): void => resolve(undefined);
+      sock.once('error', failed);
+      sock.once('connect', () => {
+        sock.off('error', failed);
+        resolve(sock);
+      });
+    });
+  }
+
   /** Runs a command in a running container and collects its output and exit code (exec probes). */
   exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve) => {
@@ -405,6 +498,14 @@ export class OciRuntime {
   async podMounts(podUid: string): Promise<string[]> {
     return mountsUnder(this.podDir(podUid));
   }
+}
+
+/** An stty invocation that understands `-F <tty> rows R cols C` (coreutils, else busybox). */
+function sttyCommand(): string[] | undefined {
+  const stty = which('stty');
+  if (stty) return [stty];
+  const busybox = findBusybox();
+  return busybox ? [busybox, 'stty'] : undefined;
 }
 
 /** Host directories of a cgroup path in every mounted hierarchy (v1 controllers, unified, or v2). */

@@ -10,6 +10,7 @@ import {
   processArgs,
   resolveUser,
   resourceLimits,
+  runAsNonRootError,
 } from './spec.js';
 
 const sandbox = { network: '/run/netns/ordinal-x', ipc: '/proc/1/ns/ipc', uts: '/proc/1/ns/uts' };
@@ -133,6 +134,63 @@ describe('resolveUser', () => {
       additionalGids: [9],
     });
     expect(() => resolveUser({ User: 'nobody' }, root, {}, {})).toThrow(/not found/);
+  });
+  it('adds the groups /etc/group lists the user in, then supplementalGroups and fsGroup', () => {
+    const r2 = mkdtempSync(join(tmpdir(), 'ordinal-user-'));
+    mkdirSync(join(r2, 'etc'));
+    writeFileSync(join(r2, 'etc/passwd'), 'app:x:1000:1000::/:/bin/sh\n');
+    writeFileSync(join(r2, 'etc/group'), 'app:x:1000:app\nwheel:x:10:root,app\naudio:x:29:other\n');
+    expect(resolveUser({ User: 'app' }, r2, {}, { supplementalGroups: [10, 500], fsGroup: 600 })).toEqual({
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [10, 500, 600],
+    });
+    expect(resolveUser({}, r2, { runAsUser: 1000, runAsGroup: 5 }, {})).toEqual({
+      uid: 1000,
+      gid: 5,
+      additionalGids: [10],
+    });
+  });
+});
+
+describe('securityContext checks', () => {
+  const ref = 'web-0_shop(u-1)';
+  it('runAsNonRoot refuses uid 0 and unverifiable image user names, as the kubelet', () => {
+    const c = (sc: Record<string, unknown>) => ({ name: 'main', securityContext: sc });
+    expect(runAsNonRootError(c({}), {}, {}, ref)).toBeUndefined();
+    expect(runAsNonRootError(c({ runAsNonRoot: true }), {}, {}, ref)).toBe(
+      'container has runAsNonRoot and image will run as root (pod: "web-0_shop(u-1)", container: main)',
+    );
+    expect(runAsNonRootError(c({}), { runAsNonRoot: true }, { User: 'app' }, ref)).toBe(
+      'container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root (pod: "web-0_shop(u-1)", container: main)',
+    );
+    expect(runAsNonRootError(c({ runAsNonRoot: true, runAsUser: 0 }), {}, { User: '1000' }, ref)).toBe(
+      `container's runAsUser breaks non-root policy (pod: "web-0_shop(u-1)", container: main)`,
+    );
+    expect(runAsNonRootError(c({ runAsNonRoot: true }), {}, { User: '1000:1000' }, ref)).toBeUndefined();
+    expect(runAsNonRootError(c({ runAsNonRoot: true }), { runAsUser: 5 }, {}, ref)).toBeUndefined();
+  });
+
+  it('pod sysctls become linux.sysctl; noNewPrivileges follows allowPrivilegeEscalation', () => {
+    const spec = buildBundle({
+      container: { name: 'c', securityContext: { allowPrivilegeEscalation: false } },
+      image: { Cmd: ['x'] },
+      rootfs: '/r',
+      sandbox,
+      cgroupsPath: '/x',
+      podSecurityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] },
+    });
+    expect(spec.linux.sysctl).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '0' });
+    expect(spec.process.noNewPrivileges).toBe(true);
+    const plain = buildBundle({
+      container: { name: 'c' },
+      image: { Cmd: ['x'] },
+      rootfs: '/r',
+      sandbox,
+      cgroupsPath: '/x',
+    });
+    expect(plain.linux.sysctl).toBeUndefined();
+    expect(plain.process.noNewPrivileges).toBe(false);
   });
 });
 

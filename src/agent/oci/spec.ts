@@ -2,7 +2,10 @@
  * OCI runtime-spec (config.json) generation for one container of a pod, following what containerd's CRI
  * plugin generates for the kubelet: Kubernetes command/args semantics over the image config, Docker's
  * default capability set, own pid + mount namespaces, network/ipc/uts joined from the pod sandbox, the
- * standard /proc, /sys, /dev mounts plus caller-provided bind mounts, and cgroup limits from resources.limits.
+ * standard /proc, /sys, /dev mounts plus caller-provided bind mounts, cgroup limits from resources.limits,
+ * the securityContext (users and groups incl. the image's /etc/group membership, fsGroup, capabilities,
+ * privileged, readOnlyRootFilesystem, allowPrivilegeEscalation, pod sysctls) and the kubelet's
+ * runAsNonRoot check.
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -86,6 +89,8 @@ export interface OciSpec {
     };
     maskedPaths?: string[];
     readonlyPaths?: string[];
+    /** Namespaced kernel parameters from the pod's securityContext.sysctls. */
+    sysctl?: Record<string, string>;
   };
 }
 
@@ -244,12 +249,81 @@ export function resolveUser(
     if (typeof runAsGroup !== 'number') gid = readPasswdByUid(rootfs, uid) ?? 0;
   }
   if (typeof runAsGroup === 'number') gid = runAsGroup;
-  const extra: number[] = [];
+  // containerd adds the groups the image's /etc/group lists the user in (SupplementalGroupsPolicy Merge).
+  const extra: number[] = imageGroupsOf(rootfs, uid).filter((g) => g !== gid);
   for (const g of [...(Array.isArray(podSc.supplementalGroups) ? podSc.supplementalGroups : [])]) {
-    if (typeof g === 'number') extra.push(g);
+    if (typeof g === 'number' && !extra.includes(g)) extra.push(g);
   }
-  if (typeof podSc.fsGroup === 'number') extra.push(podSc.fsGroup);
+  if (typeof podSc.fsGroup === 'number' && !extra.includes(podSc.fsGroup)) extra.push(podSc.fsGroup);
   return extra.length > 0 ? { uid, gid, additionalGids: extra } : { uid, gid };
+}
+
+/** Groups of the image's /etc/group whose member list names the user with this uid (containerd's WithAdditionalGIDs). */
+function imageGroupsOf(rootfs: string, uid: number): number[] {
+  let user: string | undefined;
+  let groups: string;
+  try {
+    for (const line of readFileSync(join(rootfs, 'etc/passwd'), 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[2] === String(uid)) {
+        user = f[0];
+        break;
+      }
+    }
+    groups = readFileSync(join(rootfs, 'etc/group'), 'utf8');
+  } catch {
+    return [];
+  }
+  if (!user) return [];
+  const out: number[] = [];
+  for (const line of groups.split('\n')) {
+    const f = line.split(':');
+    const members = (f[3] ?? '').split(',').map((m) => m.trim());
+    // As containerd: only supplemental groups (not the group named like the user).
+    if (f[0] === user || f[2] === undefined || !/^\d+$/.test(f[2])) continue;
+    if (members.includes(user)) out.push(Number(f[2]));
+  }
+  return out;
+}
+
+/**
+ * upstream verifyRunAsNonRoot: with `runAsNonRoot: true` (container, else pod securityContext) the
+ * container must not run as uid 0, and an image user given by name cannot be verified. Returns the
+ * kubelet's error (a CreateContainerConfigError) or undefined. `podRef` is `name_namespace(uid)`.
+ */
+export function runAsNonRootError(
+  container: Record<string, unknown>,
+  podSc: Record<string, unknown>,
+  image: ImageConfig,
+  podRef: string,
+): string | undefined {
+  const sc = isObject(container.securityContext) ? container.securityContext : {};
+  const nonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
+  if (nonRoot !== true) return undefined;
+  const name = String(container.name ?? '');
+  const runAsUser = sc.runAsUser ?? podSc.runAsUser;
+  if (typeof runAsUser === 'number') {
+    return runAsUser === 0
+      ? `container's runAsUser breaks non-root policy (pod: "${podRef}", container: ${name})`
+      : undefined;
+  }
+  const user = (image.User ?? '').split(':')[0] ?? '';
+  if (user === '' || user === '0') {
+    return `container has runAsNonRoot and image will run as root (pod: "${podRef}", container: ${name})`;
+  }
+  if (!/^\d+$/.test(user)) {
+    return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root (pod: "${podRef}", container: ${name})`;
+  }
+  return undefined;
+}
+
+/** Pod-level securityContext.sysctls as the runtime spec's `linux.sysctl`. */
+export function podSysctls(podSc: Record<string, unknown>): Record<string, string> | undefined {
+  const list = Array.isArray(podSc.sysctls) ? podSc.sysctls.filter(isObject) : [];
+  if (list.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const s of list) if (typeof s.name === 'string') out[s.name] = String(s.value ?? '');
+  return out;
 }
 
 function readPasswdByUid(rootfs: string, uid: number): number | undefined {
@@ -415,6 +489,8 @@ export function buildBundle(input: BundleInput): OciSpec {
     ];
     spec.linux.readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
   }
+  const sysctl = podSysctls(podSc);
+  if (sysctl) spec.linux.sysctl = sysctl;
   if (input.annotations) spec.annotations = { ...input.annotations };
   return spec;
 }
