@@ -71,6 +71,21 @@ if (hasSources) {
   if (!built || inputs > built) run(['run', 'build', '--silent'], built ? 'rebuilding' : 'building');
 }
 
+// `up` as root on Debian: the packages real pods need (runc, iproute2, ...), installed when missing.
+const args = process.argv.slice(2);
+if (
+  args[0] === 'up' &&
+  !args.includes('--runtime=sim') &&
+  args[args.indexOf('--runtime') + 1] !== 'sim' &&
+  process.platform === 'linux' &&
+  process.getuid?.() === 0 &&
+  existsSync(join(root, 'scripts', 'system-packages.sh'))
+) {
+  spawnSync('sh', [join(root, 'scripts', 'system-packages.sh'), 'runtime'], {
+    stdio: ['ignore', process.stderr, process.stderr],
+  });
+}
+
 if (!existsSync(entry)) {
   process.stderr.write(`ordinal: ${entry} is missing; run \`npm run build\` in ${root}\n`);
   process.exit(1);
