@@ -16,6 +16,7 @@ import {
   probeRuntime,
   which,
 } from './agent/oci/index.js';
+import { type ServiceProxy, startServiceProxy } from './agent/proxy/index.js';
 import { type SimNodes, startSimNodes } from './agent/sim/index.js';
 import { badRequest, isAlreadyExists, isNotFound } from './api/errors.js';
 import type { KObject } from './api/types.js';
@@ -24,6 +25,7 @@ import { type Authorizer, alwaysAllow } from './apiserver/auth/authz.js';
 import type { Pki } from './apiserver/auth/pki.js';
 import { ServiceAccountTokens } from './apiserver/auth/sa-token.js';
 import { PodLogs } from './apiserver/logs.js';
+import { PodStreams } from './apiserver/pod-streams.js';
 import { Rest } from './apiserver/rest.js';
 import { ApiServer } from './apiserver/server.js';
 import { VirtualResources } from './apiserver/virtual.js';
@@ -72,6 +74,8 @@ export interface Cluster {
   client: InProcessClient;
   /** Node agents register their container log sources here (`kubectl logs`). */
   logs: PodLogs;
+  /** Node agents register their exec/attach/port-forward targets here. */
+  streams: PodStreams;
   /** Where the cluster DNS listens, if it runs. */
   dns?: { host: string; port: number };
   /** The node runtime in use ('sim', 'oci' or 'none') and, for people, what it is or why it was chosen. */
@@ -85,7 +89,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   mkdirSync(opts.dataDir, { recursive: true });
   const store: Store =
     opts.store === 'memory' ? new MemoryStore() : SqliteStore.open(join(opts.dataDir, 'state.db'));
-  const rest = new Rest(store, resources);
+  // Admission needs what the controllers publish (the default ServiceAccount, kube-root-ca.crt).
+  const rest = new Rest(store, resources, { admission: opts.controllers !== false });
   const tokens = new ServiceAccountTokens(opts.pki.serverKeyPem);
   const saDef = rest.resource('', 'v1', 'serviceaccounts')!;
   const authenticateToken = async (token: string): Promise<UserInfo | undefined> => {
@@ -112,9 +117,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const virtual = new VirtualResources(rest, authorizer, tokens, authenticateToken);
   let serverAddress = `${opts.host}:${opts.port}`;
   const logs = new PodLogs();
+  const streams = new PodStreams();
   const api = new ApiServer({
     rest,
     logs,
+    streams,
     authenticate,
     authorizer,
     isPublicPath,
@@ -134,6 +141,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     },
     api.handle,
   );
+  server.on('upgrade', api.handleUpgrade);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -143,7 +151,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   serverAddress = `${opts.host}:${port}`;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   await publishApiEndpoints(rest, opts.host, port);
-  const client = new InProcessClient(rest);
+  const client = new InProcessClient(rest, undefined, virtual);
   let controllers: Controllers | undefined;
   if (opts.controllers !== false) {
     await ensureDefaultStorageClass(client);
@@ -161,12 +169,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   let sim: SimNodes | undefined;
   let ociNode: OciNode | undefined;
   let podDns: ClusterDns | undefined;
+  let proxy: ServiceProxy | undefined;
   const nodes = opts.nodes ?? 1;
   const runtime = await chooseRuntime(opts.runtime ?? 'sim', nodes);
   if (runtime.name === 'sim' && nodes > 0) {
     sim = await startSimNodes(client, { nodes, readyDelayMs: opts.simReadyDelayMs ?? 500 });
   } else if (runtime.name === 'oci') {
-    ({ node: ociNode, podDns } = await startRealNode(client, logs, opts, runtime.probe));
+    ({ node: ociNode, podDns } = await startRealNode(client, logs, streams, opts, runtime.probe));
+    proxy = await startServiceProxy(client, { podCidr: POD_CIDR });
   }
   const compaction = startCompaction(store, opts.compactionIntervalMs ?? 5 * 60_000);
   let stopped = false;
@@ -177,6 +187,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     store,
     client,
     logs,
+    streams,
     ...(dns ? { dns: { host: dns.host, port: dns.port } } : {}),
     runtime: { name: runtime.name, detail: runtime.detail },
     async stop() {
@@ -186,6 +197,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await dns?.stop();
       await podDns?.stop();
       await sim?.stop();
+      await proxy?.stop(); // before the node removes the bridge whose settings it restores
       await ociNode?.stop();
       await controllers?.stop();
       api.closeWatches();
@@ -262,6 +274,7 @@ export async function chooseRuntime(
 async function startRealNode(
   client: InProcessClient,
   logs: PodLogs,
+  streams: PodStreams,
   opts: ClusterOptions,
   probe: Exclude<ProbeResult, { error: string }>,
 ): Promise<{ node: OciNode; podDns: ClusterDns | undefined }> {
@@ -285,6 +298,7 @@ async function startRealNode(
       `cluster DNS for pods on ${gateway}:53 not started: ${e instanceof Error ? e.message : String(e)}`,
     );
   }
+  streams.register(node.name, node.streamTarget());
   logs.register(node.name, {
     async *stream(pod, o, signal) {
       const ns = pod.metadata.namespace ?? '';
