@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensurePki, issueClientCert } from './pki.js';
+import { ensurePki, issueClientCert, issueServingCert } from './pki.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -67,6 +67,31 @@ describe('ensurePki', () => {
     expect(server.checkIP('192.168.7.7')).toBe('192.168.7.7');
     expect(server.checkHost('my.host')).toBe('my.host');
     expect(server.checkHost('localhost')).toBe('localhost');
+  });
+
+  it('re-issues a serving cert from an older data dir that lacks the in-cluster names, keeping the CA and admin credentials', async () => {
+    const dir = await tempDir();
+    const first = await ensurePki(dir);
+    // What an older version wrote: a serving cert for localhost only, signed by the same CA.
+    const old = await issueServingCert(first, 'ordinal-apiserver', ['localhost', '127.0.0.1']);
+    await writeFile(join(dir, 'apiserver.crt'), old.certPem);
+    await writeFile(join(dir, 'apiserver.key'), old.keyPem);
+    expect(new X509Certificate(old.certPem).checkIP('10.96.0.1')).toBeUndefined();
+
+    const second = await ensurePki(dir);
+    expect(second.caCertPem).toBe(first.caCertPem);
+    expect(second.caKeyPem).toBe(first.caKeyPem);
+    expect(second.adminCertPem).toBe(first.adminCertPem);
+    expect(second.adminToken).toBe(first.adminToken);
+    expect(second.serverCertPem).not.toBe(old.certPem);
+    const server = new X509Certificate(second.serverCertPem);
+    expect(server.checkIssued(new X509Certificate(first.caCertPem))).toBe(true);
+    expect(server.checkIP('10.96.0.1')).toBe('10.96.0.1');
+    expect(server.checkHost('kubernetes.default.svc.cluster.local')).toBe(
+      'kubernetes.default.svc.cluster.local',
+    );
+    expect(server.checkPrivateKey(createPrivateKey(second.serverKeyPem))).toBe(true);
+    expect(await readFile(join(dir, 'apiserver.crt'), 'utf8')).toBe(second.serverCertPem);
   });
 
   it('regenerates leaves when the CA is gone', async () => {
