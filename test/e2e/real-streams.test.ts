@@ -10,9 +10,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../src/testing/net.js';
 import { cleanup, eventually, kubectlPath, type RunningCluster } from './harness.js';
 import { IMAGE_REFS, missingForReal, networkGone, startRealCluster } from './real-harness.js';
 
@@ -24,16 +24,6 @@ const SKIP = MISSING.length > 0;
 if (SKIP) console.log(`skipping kubectl stream e2e tests on real pods: needs ${MISSING.join(', ')}`);
 
 const SPDY = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function httpGet(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -231,7 +221,7 @@ describe.skipIf(SKIP)('kubectl exec, cp, attach, run and port-forward on real po
 
   it('port-forward reaches a port inside the pod, over WebSocket and SPDY', async () => {
     for (const env of [{}, { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }]) {
-      const port = await freePort();
+      const port = await freeLoopbackPort();
       const pf = spawn(
         kubectlPath('1.33')!,
         ['--kubeconfig', c.kubeconfig, ...ns, 'port-forward', 'pod/box', `${port}:8080`],
@@ -250,7 +240,7 @@ describe.skipIf(SKIP)('kubectl exec, cp, attach, run and port-forward on real po
       }
     }
     // A port nobody listens on: kubectl reports the error from inside the pod's network namespace.
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const pf = spawn(
       kubectlPath('1.33')!,
       ['--kubeconfig', c.kubeconfig, ...ns, 'port-forward', 'pod/box', `${port}:9999`],

@@ -1,24 +1,16 @@
-/**
- * A real OCI registry for e2e tests: Debian's `docker-registry` (distribution
- * 2.8) on 127.0.0.1, plus a small push client that speaks the distribution
- * API (blob upload POST + PUT, manifest PUT) so tests can publish the
- * offline-built images, image indexes and modified copies of them.
- *
- *   const reg = await startRegistry(dir);
- *   const img = await readOciLayout('busybox.tar');        // from build-images
- *   await reg.pushImage('library/busybox', '1.35', img);
- *   await reg.stop();
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { x as tarExtract } from 'tar';
-import { makeTar, type TarEntry } from '../../src/agent/images/testing.js';
+import {
+  DOCKER_REGISTRY_BINARY,
+  makeTar,
+  startDockerRegistry,
+  type TarEntry,
+} from '../../src/agent/images/testing.js';
 
-export const REGISTRY_BINARY = '/usr/bin/docker-registry';
+export const REGISTRY_BINARY = DOCKER_REGISTRY_BINARY;
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -51,15 +43,6 @@ function descriptor(mediaType: string, data: Buffer): Descriptor {
 export function hostArchitecture(): string {
   const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
   return map[process.arch] ?? process.arch;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (typeof addr !== 'object' || addr === null) throw new Error('no free port');
-  return addr.port;
 }
 
 /** Reads the first image of an OCI image-layout archive (what scripts/build-images.ts writes). */
@@ -142,97 +125,17 @@ export interface RunningRegistry {
 
 /** Starts docker-registry with filesystem storage under `dir` on a free loopback port. */
 export async function startRegistry(dir: string): Promise<RunningRegistry> {
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
-  const base = `http://${host}`;
-  mkdirSync(join(dir, 'storage'), { recursive: true });
-  const config = join(dir, 'registry.yml');
-  writeFileSync(
-    config,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${join(dir, 'storage')}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: ${host}`,
-      '',
-    ].join('\n'),
-  );
-  const proc: ChildProcess = spawn(REGISTRY_BINARY, ['serve', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  for (let i = 0; ; i++) {
-    const up = await fetch(`${base}/v2/`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (up) break;
-    if (i > 300 || proc.exitCode !== null) {
-      proc.kill('SIGKILL');
-      throw new Error(`docker-registry did not start on ${host}: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  const pushBlob = async (repo: string, data: Buffer): Promise<string> => {
-    const digest = digestOf(data);
-    const head = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
-    if (head.status === 200) return digest;
-    const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-    await start.body?.cancel();
-    if (start.status !== 202) throw new Error(`POST blob upload to ${repo}: ${start.status}`);
-    const location = new URL(start.headers.get('location') ?? '', base);
-    location.searchParams.set('digest', digest);
-    const put = await fetch(location, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
-      body: data,
-    });
-    const text = await put.text();
-    if (put.status !== 201) throw new Error(`PUT blob ${digest} to ${repo}: ${put.status} ${text}`);
-    return digest;
-  };
-
-  const pushManifest = async (repo: string, ref: string, data: Buffer, mediaType: string) => {
-    const res = await fetch(`${base}/v2/${repo}/manifests/${ref}`, {
-      method: 'PUT',
-      headers: { 'content-type': mediaType },
-      body: data,
-    });
-    const text = await res.text();
-    if (res.status !== 201) throw new Error(`PUT manifest ${repo}:${ref}: ${res.status} ${text}`);
-    return res.headers.get('docker-content-digest') ?? digestOf(data);
-  };
-
+  const reg = await startDockerRegistry(dir);
   return {
-    host,
-    base,
-    pushBlob,
-    pushManifest,
+    ...reg,
     async pushImage(repo, tag, image) {
-      for (const layer of image.layers) await pushBlob(repo, layer);
-      await pushBlob(repo, image.config);
-      return pushManifest(repo, tag ?? digestOf(image.manifest), image.manifest, OCI_MANIFEST);
+      for (const layer of image.layers) await reg.pushBlob(repo, layer);
+      await reg.pushBlob(repo, image.config);
+      return reg.pushManifest(repo, tag ?? digestOf(image.manifest), image.manifest, OCI_MANIFEST);
     },
     pushIndex(repo, tag, manifests) {
       const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
-      return pushManifest(repo, tag, index, OCI_INDEX);
-    },
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      return reg.pushManifest(repo, tag, index, OCI_INDEX);
     },
   };
 }

@@ -1,20 +1,17 @@
 /**
  * Pulls from Debian's real `docker-registry` (distribution 2.8) on a loopback
- * port, after pushing an image into it with a tiny distribution push client.
+ * port, after pushing an image into it with the distribution push API.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImagePullError } from './errors.js';
 import { ImageService } from './index.js';
-import { sha256Digest } from './store.js';
-import { buildImage } from './testing.js';
+import { buildImage, DOCKER_REGISTRY_BINARY, type LocalRegistry, startDockerRegistry } from './testing.js';
 import { hostPlatform, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST } from './types.js';
 
-const BINARY = '/usr/bin/docker-registry';
+const BINARY = DOCKER_REGISTRY_BINARY;
 const hasRegistry = existsSync(BINARY);
 if (!hasRegistry) {
   console.warn(
@@ -22,43 +19,9 @@ if (!hasRegistry) {
   );
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (typeof addr !== 'object' || addr === null) throw new Error('no port');
-  return addr.port;
-}
-
-/** Distribution push API: monolithic blob uploads, then PUT manifest. */
-async function pushBlob(base: string, repo: string, data: Buffer): Promise<string> {
-  const digest = sha256Digest(data);
-  const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
-  if (start.status !== 202) throw new Error(`upload start: ${start.status}`);
-  const location = new URL(start.headers.get('location') ?? '', base);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: data,
-  });
-  if (put.status !== 201) throw new Error(`upload ${digest}: ${put.status} ${await put.text()}`);
-  return digest;
-}
-
-async function pushManifest(base: string, repo: string, ref: string, data: Buffer, mediaType: string) {
-  const res = await fetch(`${base}/v2/${repo}/manifests/${ref}`, {
-    method: 'PUT',
-    headers: { 'content-type': mediaType },
-    body: data,
-  });
-  if (res.status !== 201) throw new Error(`manifest ${ref}: ${res.status} ${await res.text()}`);
-}
-
 describe.skipIf(!hasRegistry)('pull from Debian docker-registry (needs /usr/bin/docker-registry)', () => {
   let dir: string;
-  let proc: ChildProcess | undefined;
+  let registry: LocalRegistry | undefined;
   let host = '';
   const platform = hostPlatform();
   const img = buildImage(
@@ -75,43 +38,16 @@ describe.skipIf(!hasRegistry)('pull from Debian docker-registry (needs /usr/bin/
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ordinal-registry-'));
-    const port = await freePort();
-    host = `127.0.0.1:${port}`;
-    const config = join(dir, 'config.yml');
-    writeFileSync(
-      config,
-      [
-        'version: 0.1',
-        'log:',
-        '  level: warn',
-        'storage:',
-        '  filesystem:',
-        `    rootdirectory: ${join(dir, 'storage')}`,
-        '  delete:',
-        '    enabled: true',
-        'http:',
-        `  addr: ${host}`,
-        '',
-      ].join('\n'),
+    registry = await startDockerRegistry(dir);
+    host = registry.host;
+    for (const l of img.layers) await registry.pushBlob('team/hello', l.data);
+    await registry.pushBlob('team/hello', img.config.data);
+    await registry.pushManifest(
+      'team/hello',
+      img.manifest.desc.digest,
+      img.manifest.data,
+      MEDIA_OCI_MANIFEST,
     );
-    proc = spawn(BINARY, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    proc.stderr?.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const base = `http://${host}`;
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/v2/`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 200 || proc.exitCode !== null) throw new Error(`docker-registry did not start: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    for (const l of img.layers) await pushBlob(base, 'team/hello', l.data);
-    await pushBlob(base, 'team/hello', img.config.data);
-    await pushManifest(base, 'team/hello', img.manifest.desc.digest, img.manifest.data, MEDIA_OCI_MANIFEST);
     const index = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -119,11 +55,11 @@ describe.skipIf(!hasRegistry)('pull from Debian docker-registry (needs /usr/bin/
         manifests: [{ ...img.manifest.desc, platform }],
       }),
     );
-    await pushManifest(base, 'team/hello', 'v1', index, MEDIA_OCI_INDEX);
+    await registry.pushManifest('team/hello', 'v1', index, MEDIA_OCI_INDEX);
   });
 
-  afterAll(() => {
-    if (proc?.pid !== undefined && proc.exitCode === null) proc.kill('SIGTERM');
+  afterAll(async () => {
+    await registry?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,11 @@
  * whiteouts, links, devices and hostile paths exactly) and builders for OCI
  * layout and `docker save` archives.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { freeLoopbackPort } from '../../testing/net.js';
 import { sha256Digest } from './store.js';
 import {
   type Descriptor,
@@ -135,4 +139,108 @@ export function buildImage(
 
 export function blobEntry(data: Buffer): TarEntry {
   return { path: `blobs/sha256/${sha256Digest(data).slice(7)}`, data };
+}
+
+/** Debian's docker-registry, for tests that pull from a real registry on loopback. */
+export const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
+
+/** A docker-registry process serving on loopback, with the distribution push API used by tests. */
+export interface LocalRegistry {
+  /** `127.0.0.1:<port>`: what image references start with. */
+  host: string;
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  /** Uploads one blob unless the registry has it already; returns its digest. */
+  pushBlob(repo: string, data: Buffer): Promise<string>;
+  /** PUT /v2/<repo>/manifests/<ref>; returns the digest the registry reports. */
+  pushManifest(repo: string, ref: string, data: Buffer, mediaType: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts docker-registry with filesystem storage under `dir` on a free loopback port. */
+export async function startDockerRegistry(dir: string): Promise<LocalRegistry> {
+  const port = await freeLoopbackPort();
+  const host = `127.0.0.1:${port}`;
+  const base = `http://${host}`;
+  mkdirSync(join(dir, 'storage'), { recursive: true });
+  const config = join(dir, 'registry.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: ${host}`,
+      '',
+    ].join('\n'),
+  );
+  const proc: ChildProcess = spawn(DOCKER_REGISTRY_BINARY, ['serve', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${base}/v2/`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (up) break;
+    if (i > 300 || proc.exitCode !== null) {
+      proc.kill('SIGKILL');
+      throw new Error(`docker-registry did not start on ${host}: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const pushBlob = async (repo: string, data: Buffer): Promise<string> => {
+    const digest = sha256Digest(data);
+    const head = await fetch(`${base}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+    if (head.status === 200) return digest;
+    const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    await start.body?.cancel();
+    if (start.status !== 202) throw new Error(`POST blob upload to ${repo}: ${start.status}`);
+    const location = new URL(start.headers.get('location') ?? '', base);
+    location.searchParams.set('digest', digest);
+    const put = await fetch(location, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+      body: data,
+    });
+    const text = await put.text();
+    if (put.status !== 201) throw new Error(`PUT blob ${digest} to ${repo}: ${put.status} ${text}`);
+    return digest;
+  };
+
+  const pushManifest = async (repo: string, ref: string, data: Buffer, mediaType: string) => {
+    const res = await fetch(`${base}/v2/${repo}/manifests/${ref}`, {
+      method: 'PUT',
+      headers: { 'content-type': mediaType },
+      body: data,
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`PUT manifest ${repo}:${ref}: ${res.status} ${text}`);
+    return res.headers.get('docker-content-digest') ?? sha256Digest(data);
+  };
+
+  return {
+    host,
+    base,
+    pushBlob,
+    pushManifest,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
 }

@@ -9,56 +9,37 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster, waitFor } from '../../../test/integration/harness.js';
-import { isObject, type KObject } from '../../api/types.js';
+import { type Json, list, rec } from '../../api/json.js';
+import type { KObject } from '../../api/types.js';
 import { EVENTS } from '../../controllers/events.js';
 import { NODES, PODS, STATEFULSETS } from '../../controllers/util/resources.js';
 import { ImageService } from '../images/index.js';
 import { mountsUnder } from '../oci/rootfs.js';
 import { cgroupDirs } from '../oci/runtime.js';
-import { findBusybox, which } from '../oci/util.js';
 import { type OciNode, startOciNode } from './agent.js';
 import { readContainerLog } from './logs.js';
+import {
+  busyboxContainer,
+  containerStatus,
+  podStatus,
+  realAgentSkipReason,
+  TEST_IMAGE,
+  testPod,
+} from './testing.js';
 
-const missing = [
-  process.getuid?.() !== 0 ? 'root' : '',
-  which('runc') ? '' : 'runc (apt-get install -y runc)',
-  findBusybox() ? '' : 'busybox-static (apt-get install -y busybox-static)',
-  which('ip') ? '' : 'iproute2',
-].filter(Boolean);
-const skipReason = missing.length > 0 ? `needs ${missing.join(', ')}` : '';
-if (skipReason) console.log(`skipping real node agent tests: ${skipReason}`);
+const skipReason = realAgentSkipReason('real node agent tests');
 
-const IMAGE = 'ordinal.local/busybox:1.35';
+const _IMAGE = TEST_IMAGE;
 const BRIDGE = `ordn${process.pid % 100000}`;
 const CIDR = `10.252.${process.pid % 200}.0/24`;
 const NET = CIDR.split('.').slice(0, 3).join('.');
 const NODE = 'oci-0';
 const DNS = '10.96.0.10';
 
-type Json = Record<string, unknown>;
-const rec = (v: unknown): Json => (isObject(v) ? v : {});
-const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
-
-function pod(name: string, spec: Json): KObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name },
-    spec: { terminationGracePeriodSeconds: 2, ...spec },
-  };
-}
-
-function busybox(name: string, script: string, extra: Json = {}): Json {
-  return { name, image: IMAGE, command: ['sh', '-c', script], ...extra };
-}
-
-function status(p: KObject | undefined): Json {
-  return rec(p?.status);
-}
-
-function mainStatus(p: KObject | undefined): Json {
-  return list(status(p).containerStatuses)[0] ?? {};
-}
+const pod = (name: string, spec: Json): KObject => testPod(name, spec);
+const busybox = busyboxContainer;
+const status = podStatus;
+const mainStatus = (p: KObject | undefined): Json => containerStatus(p);
 
 describe.skipIf(skipReason !== '')(`real node agent on runc ${skipReason}`, () => {
   let cluster: TestCluster;

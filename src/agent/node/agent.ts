@@ -20,6 +20,7 @@ import { chmod, mkdir, realpath, rm, statfs, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isAlreadyExists, isConflict, isNotFound } from '../../api/errors.js';
+import { type Json, list, rec, str } from '../../api/json.js';
 import { isObject, type KObject } from '../../api/types.js';
 import type { PodStreamTarget } from '../../apiserver/pod-streams.js';
 import { Informer } from '../../client/informer.js';
@@ -82,8 +83,6 @@ import { podServiceEnv } from './service-env.js';
 import { createPodStreamTarget } from './streams.js';
 import { oomKilled, terminationMessage } from './termination.js';
 import { isProjectedKind, PodVolumes, SERVICEACCOUNTS, VolumeSetupError } from './volumes.js';
-
-type Json = Record<string, unknown>;
 
 const SECRETS = { group: '', version: 'v1', resource: 'secrets' };
 
@@ -221,18 +220,6 @@ interface PodRt {
   /** When this agent first saw the pod (the downward API's kubernetes.io/config.seen annotation). */
   seenAt: string;
   terminal?: string;
-}
-
-function rec(v: unknown): Json {
-  return isObject(v) ? v : {};
-}
-
-function list(v: unknown): Json[] {
-  return Array.isArray(v) ? v.filter(isObject) : [];
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
 }
 
 function errMessage(e: unknown): string {

@@ -10,18 +10,10 @@
  * - `kubeletPodView`: the pod as the kubelet sees it, with the `kubernetes.io/config.seen` and
  *   `kubernetes.io/config.source` annotations it adds to every pod it accepts.
  */
-import { isObject, type KObject } from '../../api/types.js';
+
+import { type Json, rec, str } from '../../api/json.js';
+import type { KObject } from '../../api/types.js';
 import { quantityNumber } from '../../controllers/scheduler/podinfo.js';
-
-type Json = Record<string, unknown>;
-
-function rec(v: unknown): Json {
-  return isObject(v) ? v : {};
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
 
 /** Raised for a field or resource the downward API cannot provide (message as upstream's error). */
 export class DownwardApiError extends Error {}

@@ -6,15 +6,10 @@
  * the caller turns them into FailedPostStartHook / FailedPreStopHook events.
  */
 import { request } from 'node:http';
+import { type Json, rec } from '../../api/json.js';
 import { isObject } from '../../api/types.js';
 import { goQuote } from './downward.js';
 import { goDialError, type ProbeTarget, resolvePort } from './probe.js';
-
-type Json = Record<string, unknown>;
-
-function rec(v: unknown): Json {
-  return isObject(v) ? v : {};
-}
 
 export interface HookResult {
   ok: boolean;

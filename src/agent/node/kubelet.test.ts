@@ -1,10 +1,3 @@
-/**
- * Kubelet features of the real node agent on runc: startup probes, lifecycle hooks, downwardAPI / projected /
- * configMap volumes (updates, items, modes, readOnly, subPath, subPathExpr), securityContext users and
- * groups, cgroup limits, OOMKilled, and the STATUS column values kubectl shows. Needs root, runc,
- * busybox-static and iproute2 (skipped elsewhere).
- */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -12,53 +5,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster, waitFor } from '../../../test/integration/harness.js';
-import { isObject, type KObject } from '../../api/types.js';
+import { list, rec } from '../../api/json.js';
+import type { KObject } from '../../api/types.js';
 import { ServiceAccountTokens } from '../../apiserver/auth/sa-token.js';
 import { EVENTS } from '../../controllers/events.js';
 import { CONFIGMAPS, PODS } from '../../controllers/util/resources.js';
 import { podStatusCells } from '../../registry/core/pods.js';
-import { ImageService } from '../images/index.js';
 import { cgroupDirs } from '../oci/runtime.js';
-import { findBusybox, which } from '../oci/util.js';
 import { type OciNode, startOciNode } from './agent.js';
+import {
+  busyboxContainer,
+  containerStatus,
+  importTestImage,
+  podStatus,
+  realAgentSkipReason,
+  SLEEPER,
+  testPod,
+} from './testing.js';
 
-const missing = [
-  process.getuid?.() !== 0 ? 'root' : '',
-  which('runc') ? '' : 'runc (apt-get install -y runc)',
-  findBusybox() ? '' : 'busybox-static (apt-get install -y busybox-static)',
-  which('ip') ? '' : 'iproute2',
-].filter(Boolean);
-const skipReason = missing.length > 0 ? `needs ${missing.join(', ')}` : '';
-if (skipReason) console.log(`skipping kubelet feature tests: ${skipReason}`);
+const skipReason = realAgentSkipReason('kubelet feature tests');
 
-const IMAGE = 'ordinal.local/busybox:1.35';
 const BRIDGE = `ordk${process.pid % 100000}`;
 const CIDR = `10.251.${process.pid % 200}.0/24`;
 const NODE = 'oci-k';
 const CA = '-----BEGIN CERTIFICATE-----\ntest-ca\n-----END CERTIFICATE-----\n';
 
-type Json = Record<string, unknown>;
-const rec = (v: unknown): Json => (isObject(v) ? v : {});
-const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
-
-function pod(name: string, spec: Json, labels: Record<string, string> = {}): KObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels },
-    spec: { terminationGracePeriodSeconds: 2, ...spec },
-  };
-}
-
-function busybox(name: string, script: string, extra: Json = {}): Json {
-  return { name, image: IMAGE, command: ['sh', '-c', script], ...extra };
-}
-
-/** A container that exits at once on SIGTERM (sh as pid 1 ignores it otherwise). */
-const SLEEPER = "trap 'exit 0' TERM; while true; do sleep 0.1; done";
-
-const status = (p: KObject | undefined): Json => rec(p?.status);
-const cstatus = (p: KObject | undefined, i = 0): Json => list(status(p).containerStatuses)[i] ?? {};
+const pod = testPod;
+const busybox = busyboxContainer;
+const status = podStatus;
+const cstatus = containerStatus;
 
 describe.skipIf(skipReason !== '')(`kubelet features on runc ${skipReason}`, () => {
   let cluster: TestCluster;
@@ -88,13 +63,7 @@ describe.skipIf(skipReason !== '')(`kubelet features on runc ${skipReason}`, () 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ordinal-kubelet-'));
-    const out = join(dir, 'images');
-    execFileSync(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/build-images.ts', '--out', out, '--only', 'busybox'],
-      { stdio: 'ignore' },
-    );
-    await ImageService.forDataDir(join(dir, 'agent')).importArchive(join(out, 'busybox.tar'));
+    await importTestImage(dir, join(dir, 'agent'));
     cluster = await startTestCluster({
       nodes: 0,
       controllers: { dataDir: join(dir, 'controllers'), caPem: CA },

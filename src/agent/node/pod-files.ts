@@ -4,22 +4,10 @@
  * (value, valueFrom fieldRef/resourceFieldRef/configMapKeyRef/secretKeyRef, envFrom, `$(VAR)` expansion,
  * then the service variables of service-env.ts).
  */
-import { isObject, type KObject } from '../../api/types.js';
+
+import { type Json, list, rec, str } from '../../api/json.js';
+import type { KObject } from '../../api/types.js';
 import { type Allocatable, DownwardApiError, podFieldValue, resourceFieldValue } from './downward.js';
-
-type Json = Record<string, unknown>;
-
-function rec(v: unknown): Json {
-  return isObject(v) ? v : {};
-}
-
-function list(v: unknown): Json[] {
-  return Array.isArray(v) ? v.filter(isObject) : [];
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
 
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 

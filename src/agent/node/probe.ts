@@ -6,13 +6,8 @@
  */
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { type Json, rec } from '../../api/json.js';
 import { isObject } from '../../api/types.js';
-
-type Json = Record<string, unknown>;
-
-function rec(v: unknown): Json {
-  return isObject(v) ? v : {};
-}
 
 export interface ProbeResult {
   ok: boolean;

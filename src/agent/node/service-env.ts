@@ -13,9 +13,9 @@
  * link variables `<NAME>_PORT=tcp://ip:port` (first port) and, per port,
  * `<NAME>_PORT_<port>_<PROTO>` (`tcp://ip:port`) with `_PROTO`, `_PORT` and `_ADDR`.
  */
-import { isObject, type KObject } from '../../api/types.js';
 
-type Json = Record<string, unknown>;
+import { rec } from '../../api/json.js';
+import { isObject, type KObject } from '../../api/types.js';
 
 export interface EnvVar {
   name: string;
@@ -24,10 +24,6 @@ export interface EnvVar {
 
 /** Services always exposed to every pod, from the `default` namespace (upstream masterServices). */
 const MASTER_SERVICES = new Set(['kubernetes']);
-
-function rec(v: unknown): Json {
-  return isObject(v) ? v : {};
-}
 
 /** Upstream IsServiceIPSet: a cluster IP that is neither empty nor `None`. */
 function clusterIp(svc: KObject): string | undefined {

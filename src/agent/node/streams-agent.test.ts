@@ -1,40 +1,24 @@
-/**
- * The node agent's stream target end to end below the API server: what `kubectl run -it --rm ... -- sh`
- * relies on (a stdin+tty pod, attach, `exit 3`, then the pod Failed with exit code 3) and exec into a pod
- * by name, against an in-process cluster with busybox pods on runc. Needs root, runc, busybox-static,
- * iproute2 and util-linux; skipped elsewhere.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster, waitFor } from '../../../test/integration/harness.js';
-import { isObject, type KObject } from '../../api/types.js';
+import { type Json, rec } from '../../api/json.js';
+import type { KObject } from '../../api/types.js';
 import type { RemoteCommandIO, TerminalSize } from '../../apiserver/pod-streams.js';
 import { PODS } from '../../controllers/util/resources.js';
-import { ImageService } from '../images/index.js';
-import { findBusybox, which } from '../oci/util.js';
 import { type OciNode, startOciNode } from './agent.js';
+import { importTestImage, realAgentSkipReason, TEST_IMAGE } from './testing.js';
 
-const missing = [
-  process.getuid?.() !== 0 ? 'root' : '',
-  which('runc') ? '' : 'runc (apt-get install -y runc)',
-  findBusybox() ? '' : 'busybox-static (apt-get install -y busybox-static)',
-  which('ip') ? '' : 'iproute2',
-  which('script') && which('nsenter') ? '' : 'util-linux (script, nsenter)',
-].filter(Boolean);
-const skipReason = missing.length > 0 ? `needs ${missing.join(', ')}` : '';
-if (skipReason) console.log(`skipping node agent stream tests: ${skipReason}`);
+const skipReason = realAgentSkipReason('node agent stream tests', [
+  [['script', 'nsenter'], 'util-linux (script, nsenter)'],
+]);
 
-const IMAGE = 'ordinal.local/busybox:1.35';
+const IMAGE = TEST_IMAGE;
 const BRIDGE = `ordq${process.pid % 100000}`;
 const CIDR = `10.254.${process.pid % 200}.0/24`;
 const NODE = 'oci-streams';
-
-type Json = Record<string, unknown>;
-const rec = (v: unknown): Json => (isObject(v) ? v : {});
 
 function io(opts: { stdin?: PassThrough; tty?: boolean; size?: TerminalSize }): {
   io: RemoteCommandIO;
@@ -68,13 +52,7 @@ describe.skipIf(skipReason !== '')(`node agent streams on runc ${skipReason}`, (
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ordinal-node-streams-'));
-    const out = join(dir, 'images');
-    execFileSync(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/build-images.ts', '--out', out, '--only', 'busybox'],
-      { stdio: 'ignore' },
-    );
-    await ImageService.forDataDir(join(dir, 'agent')).importArchive(join(out, 'busybox.tar'));
+    await importTestImage(dir, join(dir, 'agent'));
     cluster = await startTestCluster({ nodes: 0, controllers: { dataDir: join(dir, 'controllers') } });
     node = await startOciNode(cluster.client, {
       nodeName: NODE,

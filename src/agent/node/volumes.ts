@@ -17,7 +17,8 @@ import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { isNotFound } from '../../api/errors.js';
-import { isObject, type KObject } from '../../api/types.js';
+import { type Json, list, rec, str } from '../../api/json.js';
+import type { KObject } from '../../api/types.js';
 import type { Client } from '../../client/interface.js';
 import { quantityNumber } from '../../controllers/scheduler/podinfo.js';
 import { CONFIGMAPS, PVCS, PVS } from '../../controllers/util/resources.js';
@@ -25,24 +26,10 @@ import { isMountPoint } from '../oci/rootfs.js';
 import { type FileProjection, type Payload, setVolumeOwnership, writePayload } from './atomic-writer.js';
 import { type Allocatable, podFieldValue, resourceFieldValue } from './downward.js';
 
-type Json = Record<string, unknown>;
-
 const SECRETS = { group: '', version: 'v1', resource: 'secrets' };
 export const SERVICEACCOUNTS = { group: '', version: 'v1', resource: 'serviceaccounts' };
 const DEFAULT_MODE = 0o644;
 const MAX_TOKEN_TTL_MS = 24 * 3600_000;
-
-function rec(v: unknown): Json {
-  return isObject(v) ? v : {};
-}
-
-function list(v: unknown): Json[] {
-  return Array.isArray(v) ? v.filter(isObject) : [];
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
 
 function modeOf(v: unknown, d: number): number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0o777 ? v : d;
