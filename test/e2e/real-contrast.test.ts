@@ -9,11 +9,11 @@
  *    member/snap/db and serves; the others block on that lock with their client port bound but
  *    silent. etcd 3.4 never gives up on a held lock (there is no flag to make it fail fast); after
  *    10 s it logs that `another etcd process is using ".../member/snap/db" and holds the file lock`.
- *    The manifest's livenessProbe (GET /health on the client port, first check after 12 s) makes the
+ *    The manifest's livenessProbe (GET /health on the client port, first check after 15 s, three failures) makes the
  *    kubelet restart the blocked members, which is what a real cluster shows too: one pod 1/1
  *    Running, two in CrashLoopBackOff, and `kubectl logs --previous` names the lock.
  *    Time: the first restart is immediate, the second waits the agent's first back-off (10 s), so
- *    CrashLoopBackOff appears about 30 s after the apply.
+ *    CrashLoopBackOff appears about 40 s after the apply.
  * b) The same database as a 3-member StatefulSet (headless Service `db`, volumeClaimTemplates,
  *    podManagementPolicy Parallel: the readinessProbe GET /health needs a leader, i.e. a quorum, so
  *    OrderedReady would deadlock with db-0 waiting alone for peers that are only created once it is
@@ -121,19 +121,30 @@ describe.skipIf(SKIP)(
 
       for (const p of rows.filter((r) => r.status === 'CrashLoopBackOff')) {
         expect(p.restarts).toBeGreaterThanOrEqual(1);
-        // The member that was killed: blocked on the lock, never served.
-        const previous = await c.k([...ns, 'logs', p.name, '--previous']);
-        expect(previous).toMatch(
-          /another etcd process is using "\/var\/lib\/etcd\/data\/member\/snap\/db" and holds the file lock/,
+        // The member that was killed blocked on the lock and never served. (A member's very first run
+        // may instead lose the race to create the data dir; its later runs block on the lock.)
+        const previous = await eventually(
+          async () => {
+            const log = await c.k([...ns, 'logs', p.name, '--previous']);
+            return /another etcd process is using "\/var\/lib\/etcd\/data\/member\/snap\/db" and holds the file lock/.test(
+              log,
+            )
+              ? log
+              : false;
+          },
+          90_000,
+          1000,
         );
         expect(previous).not.toContain('ready to serve client requests');
-        const last = JSON.parse(
-          await c.k([...ns, 'get', 'pod', p.name, '-o', 'jsonpath={.status.containerStatuses[0]}']),
-        ) as {
-          state: { waiting?: { reason: string; message: string } };
-          lastState: { terminated?: unknown };
-        };
-        expect(last.state.waiting?.reason).toBe('CrashLoopBackOff');
+        const last = await eventually(async () => {
+          const s = JSON.parse(
+            await c.k([...ns, 'get', 'pod', p.name, '-o', 'jsonpath={.status.containerStatuses[0]}']),
+          ) as {
+            state: { waiting?: { reason: string; message: string } };
+            lastState: { terminated?: unknown };
+          };
+          return s.state.waiting?.reason === 'CrashLoopBackOff' ? s : false;
+        }, 90_000);
         expect(last.state.waiting?.message).toMatch(
           /^back-off \d+s restarting failed container=etcd pod=db-/,
         );
@@ -151,7 +162,7 @@ describe.skipIf(SKIP)(
 
       // Free the CPU for the next scenario.
       await c.k(['delete', 'ns', 'etcd-shared', '--wait=false']);
-    }, 180_000);
+    }, 360_000);
 
     it('StatefulSet: one etcd cluster over stable names; a deleted member comes back with its data and rejoins', async () => {
       const ns = ['-n', 'etcd'];
