@@ -129,5 +129,6 @@ export async function probeRuntime(opts: ProbeOptions = {}): Promise<ProbeResult
 export function describeProbe(r: ProbeResult): string {
   if ('error' in r) return `container runtime: ${r.error}`;
   const others = r.rejected.map((x) => `; not ${x.runtime}: ${x.reason}`).join('');
-  return `container runtime: ${r.runtime} ${r.version} at ${r.path} (cgroup ${r.cgroup})${others}`;
+  const name = r.version.startsWith(r.runtime) ? r.version : `${r.runtime} ${r.version}`;
+  return `container runtime: ${name} at ${r.path} (cgroup ${r.cgroup})${others}`;
 }
