@@ -6,6 +6,7 @@
  */
 import { badRequest, invalid, StatusError } from '../api/errors.js';
 import { isObject, type KObject } from '../api/types.js';
+import { NodeRegistry } from './node-registry.js';
 
 export interface PodLogOptions {
   container: string;
@@ -28,18 +29,9 @@ export interface PodLogSource {
 }
 
 /** Log sources by node name; nodes without one (simulated nodes) have empty logs. */
-export class PodLogs {
-  private readonly sources = new Map<string, PodLogSource>();
-
-  register(nodeName: string, source: PodLogSource): () => void {
-    this.sources.set(nodeName, source);
-    return () => {
-      if (this.sources.get(nodeName) === source) this.sources.delete(nodeName);
-    };
-  }
-
+export class PodLogs extends NodeRegistry<PodLogSource> {
   sourceFor(nodeName: string): PodLogSource | undefined {
-    return this.sources.get(nodeName);
+    return this.lookup(nodeName);
   }
 }
 

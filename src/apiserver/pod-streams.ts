@@ -9,6 +9,7 @@
  */
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { KObject } from '../api/types.js';
+import { NodeRegistry } from './node-registry.js';
 
 /** A terminal size, as kubectl sends it on the resize channel ({"Width":..,"Height":..}). */
 export interface TerminalSize {
@@ -53,17 +54,8 @@ export interface PodStreamTarget {
 }
 
 /** Stream targets by node name. */
-export class PodStreams {
-  private readonly targets = new Map<string, PodStreamTarget>();
-
-  register(nodeName: string, target: PodStreamTarget): () => void {
-    this.targets.set(nodeName, target);
-    return () => {
-      if (this.targets.get(nodeName) === target) this.targets.delete(nodeName);
-    };
-  }
-
+export class PodStreams extends NodeRegistry<PodStreamTarget> {
   targetFor(nodeName: string): PodStreamTarget | undefined {
-    return this.targets.get(nodeName);
+    return this.lookup(nodeName);
   }
 }

@@ -608,6 +608,14 @@ describe.skipIf(SKIP)('pod streams (exec, attach, cp, port-forward)', () => {
       expect(r.code).toBe(200);
       expect(JSON.parse(r.body).metadata.name).toBe('web');
     });
+
+    it('stays healthy after every refusal: /healthz answers and exec still runs', async () => {
+      const health = await raw('GET', '/healthz', {});
+      expect(health).toMatchObject({ code: 200, body: 'ok' });
+      const r = await kubectl(['exec', 'web', '--', 'echo', 'still-here']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('still-here\n');
+    });
   });
 
   describe('the WebSocket channel protocol', () => {

@@ -29,9 +29,9 @@ export async function runRemoteCommand(
   ch: RemoteCommandChannels,
 ): Promise<SessionStatus> {
   const io: RemoteCommandIO = {
-    ...(ch.stdin ? { stdin: ch.stdin } : {}),
-    ...(ch.stdout ? { stdout: ch.stdout } : {}),
-    ...(ch.stderr ? { stderr: ch.stderr } : {}),
+    stdin: ch.stdin,
+    stdout: ch.stdout,
+    stderr: ch.stderr,
     tty: opts.tty,
     onResize: ch.resize.onResize,
     signal: ch.signal,

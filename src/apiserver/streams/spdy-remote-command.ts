@@ -103,9 +103,9 @@ export function serveSpdyRemoteCommand(
     const stdout = writer(streams.get('stdout'));
     const stderr = writer(streams.get('stderr'));
     const status = await runRemoteCommand(kind, loc, opts, {
-      ...(stdin ? { stdin } : {}),
-      ...(stdout ? { stdout } : {}),
-      ...(stderr ? { stderr } : {}),
+      stdin,
+      stdout,
+      stderr,
       resize,
       signal: abort.signal,
     });

@@ -148,9 +148,9 @@ export function serveWebSocketRemoteCommand(
 
   return (async () => {
     const status = await runRemoteCommand(kind, loc, opts, {
-      ...(stdin ? { stdin } : {}),
-      ...(stdout ? { stdout } : {}),
-      ...(stderr ? { stderr } : {}),
+      stdin,
+      stdout,
+      stderr,
       resize,
       signal: abort.signal,
     });
